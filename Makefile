@@ -1,0 +1,71 @@
+# kuutorvaja.xen: one entry point for every check.
+#   make lab    the main job: boot a lab dom0 in QEMU and apply site.yml to it
+#   make test   the whole test suite (what CI runs)
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+COLLECTIONS := $(CURDIR)/.cache/collections
+export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
+export ANSIBLE_COLLECTIONS_SCAN_SYS_PATH := true
+export CONTAINERS_CONF := $(CURDIR)/tests/podman/containers.conf
+
+MODULES = $(basename $(notdir $(wildcard plugins/modules/*.py)))
+FILTERS = $(basename $(notdir $(wildcard plugins/filter/*.yml)))
+ROLES = $(notdir $(wildcard roles/*))
+
+.PHONY: all test check venv collection-link lint sanity units docs build clean
+all: test
+
+# The whole suite, in the order that fails fastest.
+test: check molecule lab-test
+
+# Everything that needs no container and no hypervisor.
+check: lint units docs sanity build
+
+$(VENV)/.installed: tests/requirements.txt
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -r tests/requirements.txt
+	touch $@
+
+venv: $(VENV)/.installed collection-link
+
+# ansible finds the collection through .cache/collections/ansible_collections/kuutorvaja/xen -> repo.
+collection-link:
+	@mkdir -p $(COLLECTIONS)/ansible_collections/kuutorvaja
+	@ln -sfn ../../../.. $(COLLECTIONS)/ansible_collections/kuutorvaja/xen
+
+lint: venv
+	$(VENV)/bin/yamllint -s .
+	$(VENV)/bin/ansible-lint --offline
+
+units: venv
+	$(PY) -m pytest -q -p no:cacheprovider tests/unit
+
+docs: venv
+	@set -e; for m in $(MODULES); do \
+	  echo "ansible-doc kuutorvaja.xen.$$m"; \
+	  $(VENV)/bin/ansible-doc -t module kuutorvaja.xen.$$m > /dev/null; done
+	@set -e; for f in $(FILTERS); do \
+	  echo "ansible-doc -t filter kuutorvaja.xen.$$f"; \
+	  $(VENV)/bin/ansible-doc -t filter kuutorvaja.xen.$$f > /dev/null; done
+	@set -e; for r in $(ROLES); do \
+	  echo "ansible-doc -t role kuutorvaja.xen.$$r"; \
+	  $(VENV)/bin/ansible-doc -t role kuutorvaja.xen.$$r > /dev/null; done
+
+sanity: venv
+	VENV=$(VENV) hack/sanity.sh
+
+# The release tarball holds no test or cache debris, and it installs.
+build: venv
+	@rm -rf .cache/build && mkdir -p .cache/build
+	$(VENV)/bin/ansible-galaxy collection build --output-path .cache/build --force .
+	$(VENV)/bin/ansible-galaxy collection install -p .cache/build/installed .cache/build/kuutorvaja-xen-*.tar.gz
+	@if tar -tzf .cache/build/kuutorvaja-xen-*.tar.gz | grep -E '(^|/)(\.cache|\.venv|tests/output|__pycache__|\.pytest_cache|lab|\.ci)/'; then \
+	  echo "build: debris in the collection tarball" >&2; exit 1; fi
+	@echo "build: $$(tar -tzf .cache/build/kuutorvaja-xen-*.tar.gz | wc -l) files, no debris"
+
+clean:
+	rm -rf .cache/build .cache/sanity tests/output
+
+-include mk/*.mk
