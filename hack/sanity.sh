@@ -5,7 +5,7 @@
 # ones not ignored) into .cache/sanity/ and run there.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
-venv=${VENV:-$top/.venv}
+venv=$(cd "$top" && cd "${VENV:-.venv}" && pwd)
 python_version=${SANITY_PYTHON:-3.11}
 stage=$top/.cache/sanity/ansible_collections/kuutorvaja/xen
 
