@@ -1,0 +1,53 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) kuutorvaja.xen contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The logic of the ``kuutorvaja.xen.xen_info`` module: read-only hypervisor and domain facts."""
+
+from __future__ import annotations
+
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.command import CommandError
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.toolstack import (
+    TOOLSTACK_ARGUMENT_SPEC,
+    ToolstackError,
+    get_toolstack,
+    hypervisor_facts,
+)
+
+XEN_INFO_ARGUMENT_SPEC = dict(
+    xen_dmesg=dict(type="bool", default=False),
+    domain_details=dict(type="bool", default=False),
+    **TOOLSTACK_ARGUMENT_SPEC
+)
+"""Argument spec of xen_info (the module documents each option)."""
+
+
+def gather(tool, dmesg=False, details=False):
+    """Collect the facts with ``tool`` (a Toolstack): ``info``, ``list``, optionally ``list -l`` and ``dmesg``.
+
+    Returns the module result without ``changed``.
+    """
+    raw = tool.info()
+    domains = [d.to_dict() for d in tool.list_domains().values()]
+    if details:
+        configured = tool.domain_details()
+        for domain in domains:
+            domain["details"] = configured.get(domain["name"])
+    result = {
+        "hypervisor": hypervisor_facts(raw, tool.name),
+        "info": raw,
+        "domains": domains,
+    }
+    if dmesg:
+        result["dmesg"] = tool.dmesg()
+    return result
+
+
+def run_module(module, toolstack=None):
+    """Gather and exit the module; CLI failures become ``fail_json`` messages quoting the command."""
+    tool = toolstack or get_toolstack(module, preference=module.params["toolstack"])
+    try:
+        result = gather(tool, dmesg=module.params["xen_dmesg"], details=module.params["domain_details"])
+    except (CommandError, ToolstackError) as exc:
+        module.fail_json(msg=str(exc))
+    else:
+        module.exit_json(changed=False, **result)

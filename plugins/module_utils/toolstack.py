@@ -1,0 +1,676 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) kuutorvaja.xen contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The Xen toolstack layer: the only place that runs ``xl`` or ``xm``.
+
+Public interface (other module_utils and modules build on these names):
+
+* :data:`TOOLSTACK_CHOICES` and :data:`TOOLSTACK_ARGUMENT_SPEC` - the shared
+  ``toolstack: auto|xl|xm`` option (documented by the
+  ``kuutorvaja.xen.toolstack`` doc fragment).
+* :func:`get_toolstack` - pick ``xl`` or ``xm`` and return a :class:`Toolstack`.
+* :class:`Domain` - one row of ``xl list`` / ``xm list``.
+* :class:`Toolstack` - ``list_domains()`` (one command for all guests),
+  ``is_running()``, ``create()``, ``shutdown()``, ``destroy()``, ``pause()``,
+  ``unpause()``, ``reboot()``, ``wait_for()``, ``uptime()``, ``info()``,
+  ``dmesg()``, ``domain_details()``.
+* Pure parsers, usable without a module: :func:`parse_domain_list`,
+  :func:`parse_info`, :func:`hypervisor_facts`, :func:`parse_xl_list_long`,
+  :func:`parse_xm_list_long`, :func:`parse_sxp`, :func:`parse_uptime`,
+  :func:`flags_to_state`, :func:`is_transient_name`, :func:`is_not_found`,
+  :func:`validate_domain_name`.
+
+Every command is an argv list run through
+:class:`~ansible_collections.kuutorvaja.xen.plugins.module_utils.command.CommandRunner`
+(``LANG=C``, never a shell); failures raise
+:class:`~ansible_collections.kuutorvaja.xen.plugins.module_utils.command.CommandError`
+whose message quotes the command, rc and stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from dataclasses import asdict, dataclass
+
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.command import (
+    CommandError,
+    CommandRunner,
+)
+
+TOOLSTACK_CHOICES = ("auto", "xl", "xm")
+"""Values of the shared ``toolstack`` option."""
+
+TOOLSTACK_ARGUMENT_SPEC = {
+    "toolstack": {"type": "str", "default": "auto", "choices": list(TOOLSTACK_CHOICES)},
+}
+"""Argument-spec fragment every module that talks to Xen merges into its own."""
+
+DOM0_NAME = "Domain-0"
+
+# Debian's wheezy/jessie packages chose the toolstack here (TOOLSTACK=xm|xl).
+DEBIAN_TOOLSTACK_DEFAULTS = "/etc/default/xen"
+
+STATES = ("running", "blocked", "paused", "shutdown", "crashed", "dying", "unknown")
+"""Every value :attr:`Domain.state` can take."""
+
+ALIVE_STATES = ("running", "blocked", "paused")
+"""States of a domain that exists and has not shut down, crashed or started dying."""
+
+# Precedence when several flags are set: "--ps--" is a guest that has shut
+# down and that the toolstack has paused while it tears it down.
+_FLAG_STATES = (
+    ("d", "dying"),
+    ("c", "crashed"),
+    ("s", "shutdown"),
+    ("p", "paused"),
+    ("r", "running"),
+    ("b", "blocked"),
+)
+
+# Names the toolstack uses for domains in transit; never a guest's own row.
+# xl: "(null)" while a domain is torn down, "NAME--incoming"/"NAME--migratedaway"
+# during migration; xend renames the source of a migration "migrating-NAME".
+_TRANSIENT_RE = re.compile(r"^(?:\(null\)|.+--incoming|.+--migratedaway|migrating-.+)$")
+
+# Messages meaning "no such domain" (xl: libxl_name_to_domid failure; xm/xend).
+_NOT_FOUND_RE = re.compile(
+    r"invalid domain identifier|domain not found|domain '[^']*' does not exist|no such domain",
+    re.IGNORECASE,
+)
+
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
+DOMAIN_NAME_MAX_LENGTH = 128
+
+
+@dataclass
+class Domain:
+    """One row of ``xl list`` / ``xm list``.
+
+    ``domid`` is ``None`` for a domain xend manages but that is not running
+    (``xm list`` prints such rows without ID and state); its state is then
+    ``shutdown``.
+    """
+
+    name: str
+    domid: int | None
+    memory_mib: int
+    vcpus: int
+    state: str
+    flags: str
+    cpu_time: float
+
+    @property
+    def alive(self):
+        """True when the domain exists and has not shut down, crashed or started dying."""
+        return self.domid is not None and self.state in ALIVE_STATES
+
+    def to_dict(self):
+        """Plain dict for module results."""
+        return asdict(self)
+
+
+class ToolstackError(Exception):
+    """Toolstack selection or output parsing failed; the message says why."""
+
+
+# --------------------------------------------------------------------------
+# Pure helpers and parsers
+# --------------------------------------------------------------------------
+
+
+def validate_domain_name(name):
+    """Return an error message when ``name`` is not a usable Xen guest name, else ``None``."""
+    if not isinstance(name, str) or not name:
+        return "name must be a non-empty string"
+    if len(name) > DOMAIN_NAME_MAX_LENGTH:
+        return "name %r is %d characters long; at most %d are allowed" % (name, len(name), DOMAIN_NAME_MAX_LENGTH)
+    if name == DOM0_NAME:
+        return "name %r is the control domain; it cannot be managed as a guest" % name
+    if not _NAME_RE.match(name):
+        return (
+            "name %r is not a valid Xen domain name: use letters, digits, '.', '_', '+' and '-' "
+            "(no whitespace, '/', quotes or shell characters), starting with a letter or digit" % name
+        )
+    if name.isdigit():
+        return "name %r is all digits; xl would read it as a domain ID" % name
+    if _TRANSIENT_RE.match(name):
+        return "name %r looks like a migration placeholder ('--incoming', '--migratedaway', 'migrating-')" % name
+    return None
+
+
+def is_transient_name(name):
+    """True for names the toolstack uses for domains in transit (``(null)``, ``X--incoming``, ``X--migratedaway``, ``migrating-X``)."""
+    return bool(_TRANSIENT_RE.match(name))
+
+
+def is_not_found(text):
+    """True when a CLI error message means the domain does not exist (so: it is not running)."""
+    return bool(_NOT_FOUND_RE.search(text or ""))
+
+
+def flags_to_state(flags):
+    """Map the six state flags of ``xl list`` (``r b p s c d``) to one state name.
+
+    No flag set means runnable but not scheduled right now: ``running``.
+    """
+    flags = (flags or "").strip()
+    if len(flags) != 6 or any(c not in "rbpscd-" for c in flags):
+        return "unknown"
+    for flag, state in _FLAG_STATES:
+        if flag in flags:
+            return state
+    return "running"
+
+
+def _number(text, kind):
+    try:
+        return kind(text)
+    except ValueError:
+        raise ToolstackError("unexpected number %r in domain list" % text)
+
+
+def parse_domain_list(text, include_transient=False):
+    """Parse ``xl list`` / ``xm list`` output into a list of :class:`Domain`.
+
+    Columns are ``Name ID Mem VCPUs State Time(s)``, separated by spaces or
+    TABs. Names may contain spaces only in transient rows; names are taken as
+    everything before the last five columns. Transient rows are dropped
+    unless ``include_transient``.
+    """
+    domains = []
+    for line in (text or "").splitlines():
+        if not line.strip() or line.startswith("Name "):
+            continue
+        fields = line.split()
+        if len(fields) >= 6 and re.match(r"^[rbpscd-]{6}$", fields[-2]):
+            name = " ".join(fields[:-5])
+            domid = _number(fields[-5], int)
+            memory, vcpus, flags, cpu = fields[-4], fields[-3], fields[-2], fields[-1]
+            state = flags_to_state(flags)
+        elif len(fields) >= 4 and re.match(r"^\d+$", fields[-3]) and re.match(r"^\d+$", fields[-2]):
+            # xend-managed domain that is not running: no ID, no state.
+            name = " ".join(fields[:-3])
+            domid = None
+            memory, vcpus, flags, cpu = fields[-3], fields[-2], "", fields[-1]
+            state = "shutdown"
+        else:
+            raise ToolstackError("cannot parse domain list line: %r" % line)
+        if not include_transient and is_transient_name(name):
+            continue
+        domains.append(
+            Domain(
+                name=name,
+                domid=domid,
+                memory_mib=_number(memory, int),
+                vcpus=_number(vcpus, int),
+                state=state,
+                flags=flags,
+                cpu_time=_number(cpu, float),
+            )
+        )
+    return domains
+
+
+_INFO_RE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\s*:\s?(.*)$")
+
+
+def parse_info(text):
+    """Parse ``xl info`` / ``xm info`` (``key : value`` lines) into a dict of strings.
+
+    Lines that are not ``key : value`` (the topology tables of ``xl info -n``)
+    are ignored; values keep their text, stripped.
+    """
+    info = {}
+    for line in (text or "").splitlines():
+        match = _INFO_RE.match(line)
+        if match and match.group(1) not in info:
+            info[match.group(1)] = match.group(2).strip()
+    return info
+
+
+def _int_or_none(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def hypervisor_facts(info, toolstack):
+    """Typed hypervisor facts from a :func:`parse_info` dict.
+
+    ``xen_version`` is built from ``xen_major``/``xen_minor``/``xen_extra``
+    when the hypervisor does not print it (Xen 3.x). ``virt_caps`` comes
+    from the ``virt_caps`` line, or, on Xen 3.x which lacks it, is derived
+    from ``xen_caps`` (``pv`` always, ``hvm`` when an ``hvm-*`` capability
+    is listed). Memory is in MiB, as the toolstack prints it.
+    """
+    major, minor, extra = info.get("xen_major"), info.get("xen_minor"), info.get("xen_extra", "")
+    version = info.get("xen_version")
+    if not version and major is not None and minor is not None:
+        version = "%s.%s%s" % (major, minor, extra)
+    caps = info.get("xen_caps", "").split()
+    if "virt_caps" in info:
+        virt_caps = info["virt_caps"].split()
+    else:
+        virt_caps = ["pv"] + (["hvm"] if any(c.startswith("hvm-") for c in caps) else [])
+    return {
+        "toolstack": toolstack,
+        "version": version,
+        "major": _int_or_none(major),
+        "minor": _int_or_none(minor),
+        "extra": extra,
+        "total_memory_mib": _int_or_none(info.get("total_memory")),
+        "free_memory_mib": _int_or_none(info.get("free_memory")),
+        "nr_cpus": _int_or_none(info.get("nr_cpus")),
+        "virt_caps": virt_caps,
+        "xen_caps": caps,
+        "xen_commandline": info.get("xen_commandline"),
+        "scheduler": info.get("xen_scheduler"),
+        "host": info.get("host"),
+        "release": info.get("release"),
+    }
+
+
+def _disk_mode(access):
+    """Normalise a disk access mode to ``w`` or ``r``."""
+    access = (access or "w").strip().lower()
+    return "r" if access in ("r", "ro") else "w"
+
+
+def _strip_disk_target(target):
+    """Drop the backend prefix of a disk target (``file:``, ``phy:``, ``tap:aio:``, ``tap2:tapdisk:aio:``...)."""
+    target = target.strip()
+    while True:
+        match = re.match(r"^(file|phy|tap|tap2|tapdisk|aio|qcow|qcow2|vhd|raw|drbd|iscsi):(.*)$", target)
+        if not match:
+            return target
+        target = match.group(2)
+
+
+def _strip_vdev(vdev):
+    """Drop ``ioemu:`` and device-type suffixes (``:disk``, ``:cdrom``) from a virtual device name."""
+    vdev = (vdev or "").strip()
+    if vdev.startswith("ioemu:"):
+        vdev = vdev[len("ioemu:"):]
+    return vdev.split(":", 1)[0]
+
+
+def normalise_disk(target, vdev, mode):
+    """One disk as compared between config and running domain: ``{target, vdev, mode}``."""
+    return {"target": _strip_disk_target(target or ""), "vdev": _strip_vdev(vdev), "mode": _disk_mode(mode)}
+
+
+def normalise_nic(mac=None, bridge=None):
+    """One NIC as compared between config and running domain: MAC lower-case, bridge as given."""
+    return {"mac": mac.lower() if mac else None, "bridge": bridge or None}
+
+
+def parse_xl_list_long(text):
+    """Parse ``xl list -l`` JSON into dict name -> details.
+
+    Details are ``{domid, memory_mib, max_memory_mib, vcpus, max_vcpus, disks, nics, type}``
+    with memory from ``target_memkb``/``max_memkb`` (KiB, rounded to MiB),
+    ``vcpus`` the count of vCPUs online at boot (``avail_vcpus``, else
+    ``max_vcpus``), disks and nics normalised by :func:`normalise_disk` and
+    :func:`normalise_nic`. Old ``xl`` builds printing SXP are handed to
+    :func:`parse_xm_list_long`.
+    """
+    text = (text or "").strip()
+    if not text:
+        return {}
+    if text.startswith("("):
+        return parse_xm_list_long(text)
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise ToolstackError("cannot parse 'xl list -l' output as JSON: %s" % exc)
+    if isinstance(data, dict):
+        data = [data]
+    result = {}
+    for entry in data:
+        config = entry.get("config", {})
+        c_info = config.get("c_info", {})
+        b_info = config.get("b_info", {})
+        name = c_info.get("name")
+        if not name or is_transient_name(name):
+            continue
+        max_vcpus = b_info.get("max_vcpus")
+        avail = b_info.get("avail_vcpus")
+        vcpus = len(avail) if isinstance(avail, list) and avail else max_vcpus
+        target_kb = b_info.get("target_memkb", b_info.get("max_memkb"))
+        max_kb = b_info.get("max_memkb")
+        result[name] = {
+            "domid": entry.get("domid"),
+            "type": c_info.get("type"),
+            "memory_mib": int(round(target_kb / 1024.0)) if target_kb is not None else None,
+            "max_memory_mib": int(round(max_kb / 1024.0)) if max_kb is not None else None,
+            "vcpus": vcpus,
+            "max_vcpus": max_vcpus,
+            "disks": [
+                normalise_disk(d.get("pdev_path"), d.get("vdev"), "w" if d.get("readwrite", 1) else "r")
+                for d in config.get("disks", [])
+            ],
+            "nics": [normalise_nic(n.get("mac"), n.get("bridge")) for n in config.get("nics", [])],
+        }
+    return result
+
+
+_SXP_TOKEN_RE = re.compile(r"""\s*(?:(\()|(\))|'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)"|([^\s()'"]+))""")
+
+
+def parse_sxp(text):
+    """Parse S-expressions (xend's SXP) into nested lists of strings; returns the list of top-level forms."""
+    stack = [[]]
+    pos = 0
+    text = text or ""
+    while pos < len(text):
+        match = _SXP_TOKEN_RE.match(text, pos)
+        if not match or match.end() == pos:
+            if text[pos:].strip() == "":
+                break
+            raise ToolstackError("cannot parse SXP near %r" % text[pos:pos + 30])
+        pos = match.end()
+        opened, closed, squoted, dquoted, atom = match.groups()
+        if opened:
+            stack.append([])
+        elif closed:
+            if len(stack) < 2:
+                raise ToolstackError("unbalanced ')' in SXP output")
+            form = stack.pop()
+            stack[-1].append(form)
+        elif squoted is not None or dquoted is not None:
+            stack[-1].append(squoted if squoted is not None else dquoted)
+        elif atom is not None:
+            stack[-1].append(atom)
+    if len(stack) != 1:
+        raise ToolstackError("unbalanced '(' in SXP output")
+    return stack[0]
+
+
+def _sxp_get(form, key, default=None):
+    """Value of the first ``(key value)`` child of an SXP form."""
+    for child in form[1:]:
+        if isinstance(child, list) and child and child[0] == key:
+            return child[1] if len(child) > 1 else default
+    return default
+
+
+def _sxp_children(form, key):
+    return [c for c in form[1:] if isinstance(c, list) and c and c[0] == key]
+
+
+def parse_xm_list_long(text):
+    """Parse ``xm list --long`` SXP (one ``(domain ...)`` form per domain) into dict name -> details.
+
+    Same shape as :func:`parse_xl_list_long`. Memory in xend's SXP is MiB.
+    """
+    result = {}
+    for form in parse_sxp(text):
+        if not isinstance(form, list) or not form or form[0] != "domain":
+            continue
+        name = _sxp_get(form, "name")
+        if not name or is_transient_name(name):
+            continue
+        disks, nics = [], []
+        for device in _sxp_children(form, "device"):
+            for dev in device[1:]:
+                if not isinstance(dev, list) or not dev:
+                    continue
+                if dev[0] in ("vbd", "tap", "tap2"):
+                    disks.append(normalise_disk(_sxp_get(dev, "uname", ""), _sxp_get(dev, "dev", ""), _sxp_get(dev, "mode", "w")))
+                elif dev[0] == "vif":
+                    nics.append(normalise_nic(_sxp_get(dev, "mac"), _sxp_get(dev, "bridge")))
+        domid = _int_or_none(_sxp_get(form, "domid"))
+        vcpus = _int_or_none(_sxp_get(form, "online_vcpus")) or _int_or_none(_sxp_get(form, "vcpus"))
+        result[name] = {
+            "domid": domid,
+            "type": "hvm" if any(_sxp_children(i, "hvm") for i in _sxp_children(form, "image")) else "pv",
+            "memory_mib": _int_or_none(_sxp_get(form, "memory")),
+            "max_memory_mib": _int_or_none(_sxp_get(form, "maxmem")),
+            "vcpus": vcpus,
+            "max_vcpus": _int_or_none(_sxp_get(form, "vcpus")),
+            "disks": disks,
+            "nics": nics,
+        }
+    return result
+
+
+_UPTIME_RE = re.compile(r"^(?:(\d+) days?,\s*)?(\d+):(\d{2}):(\d{2})$")
+
+
+def parse_uptime(text, name):
+    """Seconds of uptime of ``name`` from ``xl uptime``/``xm uptime`` output, or ``None``."""
+    for line in (text or "").splitlines():
+        fields = line.split(None, 2)
+        if len(fields) == 3 and fields[0] == name:
+            match = _UPTIME_RE.match(fields[2].strip())
+            if match:
+                days, hours, minutes, seconds = (int(g or 0) for g in match.groups())
+                return ((days * 24 + hours) * 60 + minutes) * 60 + seconds
+    return None
+
+
+# --------------------------------------------------------------------------
+# The toolstack
+# --------------------------------------------------------------------------
+
+
+class Toolstack:
+    """Runs one Xen CLI (``xl`` or ``xm``) through a :class:`CommandRunner`.
+
+    ``clock`` and ``sleep`` are injectable so tests can run waits instantly.
+    """
+
+    name = None
+    list_long_argv = None
+
+    def __init__(self, runner, clock=None, sleep=None):
+        self.runner = runner
+        self.clock = clock or time.monotonic
+        self.sleep = sleep or time.sleep
+
+    # -- helpers -----------------------------------------------------------
+
+    def _run(self, *args, **kwargs):
+        return self.runner.run([self.name] + list(args), **kwargs)
+
+    def _run_on_domain(self, *args):
+        """Run a command aimed at a domain; return False when the domain does not exist, True otherwise."""
+        rc, out, err = self._run(*args, check_rc=False)
+        if rc == 0:
+            return True
+        if is_not_found(err) or is_not_found(out):
+            return False
+        raise CommandError([self.name] + list(args), rc, out, err)
+
+    # -- reading -------------------------------------------------------------
+
+    def list_domains(self):
+        """All domains (Domain-0 included, transient rows excluded) as dict name -> :class:`Domain`.
+
+        Exactly one ``list`` command per call: read once, decide for many guests.
+        """
+        rc, out, err = self._run("list")
+        try:
+            return {d.name: d for d in parse_domain_list(out)}
+        except ToolstackError as exc:
+            raise ToolstackError("'%s list': %s" % (self.name, exc))
+
+    def is_running(self, name, domains=None):
+        """True when ``name`` exists and is running, blocked or paused (see :data:`ALIVE_STATES`).
+
+        Pass ``domains`` (from :meth:`list_domains`) to avoid another command.
+        """
+        if domains is None:
+            domains = self.list_domains()
+        domain = domains.get(name)
+        return domain is not None and domain.alive
+
+    def info(self):
+        """``xl info`` / ``xm info`` as a dict of strings (see :func:`parse_info`)."""
+        return parse_info(self._run("info")[1])
+
+    def dmesg(self):
+        """The hypervisor's message buffer (``xl dmesg`` / ``xm dmesg``)."""
+        return self._run("dmesg")[1]
+
+    def domain_details(self, name=None):
+        """Configured memory, vcpus, disks and nics, as dict name -> details.
+
+        From ``xl list -l`` / ``xm list --long``; with ``name`` only that
+        domain, and ``{}`` when it does not exist.
+        """
+        args = list(self.list_long_argv) + ([name] if name else [])
+        rc, out, err = self._run(*args, check_rc=False)
+        if rc != 0:
+            if name and (is_not_found(err) or is_not_found(out)):
+                return {}
+            raise CommandError([self.name] + args, rc, out, err)
+        details = self._parse_long(out)
+        if name:
+            return {k: v for k, v in details.items() if k == name}
+        return details
+
+    def _parse_long(self, text):
+        raise NotImplementedError
+
+    def uptime(self, name):
+        """Seconds since ``name`` started, or ``None`` when it is not running or the tool cannot say."""
+        rc, out, err = self._run("uptime", name, check_rc=False)
+        if rc != 0:
+            return None
+        return parse_uptime(out, name)
+
+    # -- acting ----------------------------------------------------------------
+
+    def create(self, config, paused=False):
+        """Start a domain from the config file ``config`` (``create -p`` when ``paused``)."""
+        args = ["create"] + (["-p"] if paused else []) + [config]
+        self._run(*args)
+
+    def shutdown(self, name, wait=True, timeout=300, interval=1.0):
+        """Ask ``name`` to shut down cleanly.
+
+        Returns True when the domain is gone (or never existed), False when
+        ``wait`` and it is still there after ``timeout`` seconds, and None
+        when not waiting. Waiting polls :meth:`list_domains` (one ``list`` per
+        poll); a row in state ``shutdown`` (``--ps--``) still counts as there.
+        """
+        if not self._run_on_domain("shutdown", name):
+            return True
+        if not wait:
+            return None
+        gone, dummy = self.wait_for(name, lambda domain: domain is None, timeout, interval)
+        return gone
+
+    def destroy(self, name):
+        """Stop ``name`` at once; returns False when it did not exist."""
+        return self._run_on_domain("destroy", name)
+
+    def pause(self, name):
+        """Pause ``name``; returns False when it did not exist."""
+        return self._run_on_domain("pause", name)
+
+    def unpause(self, name):
+        """Unpause ``name``; returns False when it did not exist."""
+        return self._run_on_domain("unpause", name)
+
+    def reboot(self, name):
+        """Ask ``name`` to reboot (does not wait); returns False when it did not exist."""
+        return self._run_on_domain("reboot", name)
+
+    def wait_for(self, name, condition, timeout, interval=1.0):
+        """Poll :meth:`list_domains` until ``condition(domain_or_None)`` holds or ``timeout`` seconds pass.
+
+        Returns ``(ok, domain_or_None)`` from the last poll.
+        """
+        deadline = self.clock() + timeout
+        while True:
+            domain = self.list_domains().get(name)
+            if condition(domain):
+                return True, domain
+            if self.clock() >= deadline:
+                return False, domain
+            self.sleep(interval)
+
+
+class XlToolstack(Toolstack):
+    """``xl`` (libxl), the toolstack of Xen 4.2 and later."""
+
+    name = "xl"
+    list_long_argv = ("list", "-l")
+
+    def _parse_long(self, text):
+        return parse_xl_list_long(text)
+
+
+class XmToolstack(Toolstack):
+    """``xm`` (xend), the toolstack of Xen 3.x and 4.0/4.1 as in the seed."""
+
+    name = "xm"
+    list_long_argv = ("list", "--long")
+
+    def _parse_long(self, text):
+        return parse_xm_list_long(text)
+
+
+TOOLSTACKS = {"xl": XlToolstack, "xm": XmToolstack}
+
+
+def _debian_default_toolstack(path=None):
+    """The ``TOOLSTACK=`` choice of Debian's /etc/default/xen, if any."""
+    path = path or DEBIAN_TOOLSTACK_DEFAULTS
+    try:
+        with open(path) as handle:
+            for line in handle:
+                match = re.match(r"^\s*TOOLSTACK\s*=\s*[\"']?(xl|xm)[\"']?\s*(?:#.*)?$", line)
+                if match:
+                    return match.group(1)
+    except (IOError, OSError):
+        pass
+    return None
+
+
+def detect_toolstack(runner, defaults_path=None):
+    """Name of the toolstack to use on this host, or None when neither ``xl`` nor ``xm`` is installed.
+
+    Order: the ``TOOLSTACK=`` of /etc/default/xen when that tool is installed
+    (Debian hosts that carry both, Xen 4.0-4.4), then ``xl``, then ``xm``.
+    """
+    chosen = _debian_default_toolstack(defaults_path)
+    if chosen and runner.which(chosen, required=False):
+        return chosen
+    for candidate in ("xl", "xm"):
+        if runner.which(candidate, required=False):
+            return candidate
+    return None
+
+
+def get_toolstack(module, runner=None, preference="auto", clock=None, sleep=None):
+    """Return the :class:`Toolstack` for this host.
+
+    ``preference`` is the ``toolstack`` option: ``xl`` or ``xm`` forces that
+    tool (failing the module when it is not installed); ``auto`` uses
+    :func:`detect_toolstack`.
+    """
+    runner = runner or CommandRunner(module)
+    if preference not in TOOLSTACK_CHOICES:
+        module.fail_json(msg="toolstack must be one of %s, got %r" % (", ".join(TOOLSTACK_CHOICES), preference))
+    if preference == "auto":
+        name = detect_toolstack(runner)
+        if name is None:
+            module.fail_json(
+                msg="neither 'xl' nor 'xm' was found on the host: is this a Xen dom0 with the Xen utilities installed?"
+            )
+    else:
+        name = preference
+        runner.which(name)
+    return TOOLSTACKS[name](runner, clock=clock, sleep=sleep)
+
+
+def config_path_for(name, config_dir="/etc/xen"):
+    """Default config path of guest ``name`` (``/etc/xen/NAME.cfg``, as xen-tools writes it)."""
+    return os.path.join(config_dir, "%s.cfg" % name)

@@ -1,0 +1,228 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) kuutorvaja.xen contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Module xen_domain: the power state and autostart of one Xen guest."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: xen_domain
+short_description: Start, stop, pause and reboot a Xen guest, and manage its autostart
+version_added: 0.1.0
+description:
+  - Brings one Xen guest (domU) to a power state with C(xl) or C(xm), starting it from its config file when needed.
+  - Manages the guest's autostart link C(/etc/xen/auto/NAME.cfg), which the C(xendomains) service starts at boot.
+  - Reports the guest's facts and whether the running guest differs from its config file (O(config)) in memory,
+    vcpus, disks or vifs, which only a restart applies.
+  - Reads the domain list once per call; deleting a guest (config and disks) is not done here.
+author:
+  - kuutorvaja.xen contributors (@kuutorvaja)
+extends_documentation_fragment:
+  - kuutorvaja.xen.toolstack
+  - kuutorvaja.xen.attributes
+  - kuutorvaja.xen.attributes.platform
+options:
+  name:
+    description:
+      - Name of the guest, as in the C(name) setting of its config.
+      - Letters, digits, V(.), V(_), V(+) and V(-), starting with a letter or digit, at most 128 characters, not all
+        digits and not V(Domain-0).
+    type: str
+    required: true
+  config:
+    description:
+      - Absolute path of the guest config file.
+      - Must exist for O(state=running), O(state=paused), O(state=rebooted) and O(autostart=true).
+        In check mode a missing file is only a warning, since an earlier task may not have written it yet.
+      - Defaults to C(/etc/xen/NAME.cfg), where C(xen-create-image) writes it.
+    type: path
+  state:
+    description:
+      - V(running) starts the guest from O(config) (C(xl create CONFIG)) when it is not running, and unpauses it when paused.
+      - V(paused) pauses a running guest, or starts it paused (C(xl create -p CONFIG)).
+      - V(shutdown) asks the guest to shut down cleanly and waits up to O(shutdown_timeout) seconds until it is gone.
+        A paused guest is unpaused first so that it can act on the request.
+        On timeout the module fails, unless O(force=true), which then destroys the guest.
+      - V(destroyed) stops the guest at once (C(xl destroy)), like pulling the power cord.
+      - V(rebooted) always reboots the guest (or starts it when it is not running), reports a change, and waits up to
+        O(shutdown_timeout) seconds until it is back with a new domain ID.
+      - Omit to leave the power state alone (for example to manage only O(autostart)).
+        At least one of O(state) and O(autostart) is required.
+      - A guest that has crashed and is kept by C(on_crash = 'preserve') is destroyed only with O(force=true).
+    type: str
+    choices: [running, shutdown, destroyed, paused, rebooted]
+  autostart:
+    description:
+      - V(true) makes C(/etc/xen/auto/NAME.cfg) a symlink to O(config); V(false) removes it.
+      - Omit to leave it alone. Independent of O(state).
+      - A regular file at that path is replaced or removed only with O(force=true).
+    type: bool
+  shutdown_timeout:
+    description:
+      - Seconds to wait for a guest to go away (O(state=shutdown)) or come back (O(state=rebooted)). Must be positive.
+    type: int
+    default: 300
+  force:
+    description:
+      - Allow the forceful step when the gentle one is not enough, that is destroy a guest that did not shut down
+        or come back within O(shutdown_timeout), destroy a crashed guest, or replace a regular file at the autostart path.
+    type: bool
+    default: false
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Predicts the change and the commands it would run without running any of them; waits are skipped.
+  diff_mode:
+    support: full
+    details:
+      - Before and after hold the guest's power state and autostart.
+  platform:
+    support: full
+    platforms: posix
+    details:
+      - A Xen dom0 (control domain) with C(xl) or C(xm).
+notes:
+  - O(state=rebooted) relies on the guest's C(on_reboot = 'restart') (the default) to come back.
+seealso:
+  - module: kuutorvaja.xen.xen_info
+"""
+
+EXAMPLES = r"""
+- name: Start the seed's guest from /etc/xen/xen.loomaaed.tartu.ee.cfg and start it at boot
+  kuutorvaja.xen.xen_domain:
+    name: xen.loomaaed.tartu.ee
+    state: running
+    autostart: true
+
+- name: Shut a guest down cleanly, destroying it if it has not stopped within two minutes
+  kuutorvaja.xen.xen_domain:
+    name: full-virt
+    config: /etc/xen/full-virt.cfg
+    state: shutdown
+    shutdown_timeout: 120
+    force: true
+
+- name: Reboot a guest when its config changed in ways only a restart applies
+  kuutorvaja.xen.xen_domain:
+    name: xen.loomaaed.tartu.ee
+    state: running
+  register: guest
+
+- name: Reboot it
+  kuutorvaja.xen.xen_domain:
+    name: xen.loomaaed.tartu.ee
+    state: rebooted
+  when: guest.restart_required
+"""
+
+RETURN = r"""
+name:
+  description: Name of the guest.
+  returned: always
+  type: str
+  sample: xen.loomaaed.tartu.ee
+config:
+  description: Path of the guest config used.
+  returned: always
+  type: str
+  sample: /etc/xen/xen.loomaaed.tartu.ee.cfg
+toolstack:
+  description: The toolstack that ran the commands.
+  returned: always
+  type: str
+  sample: xl
+state:
+  description:
+    - Power state of the guest after the call (predicted in check mode).
+    - One of V(running), V(paused), V(shutdown) (not there, or shut down and not yet gone), V(crashed), V(dying), V(unknown).
+  returned: always
+  type: str
+  sample: running
+autostart:
+  description: Whether C(/etc/xen/auto/NAME.cfg) exists after the call (predicted in check mode).
+  returned: always
+  type: bool
+  sample: true
+commands:
+  description: The commands that changed something, as argv lists (in check mode, the ones that would run).
+  returned: always
+  type: list
+  elements: list
+  sample: [["xl", "create", "/etc/xen/xen.loomaaed.tartu.ee.cfg"]]
+domain:
+  description: Facts of the domain as the toolstack lists it after the call; V(null) when it does not exist.
+  returned: always
+  type: dict
+  contains:
+    name:
+      description: Domain name.
+      type: str
+    domid:
+      description: Domain ID (V(null) for a domain xend manages but that is not running).
+      type: int
+    memory_mib:
+      description: Current memory in MiB.
+      type: int
+    vcpus:
+      description: Number of vCPUs.
+      type: int
+    state:
+      description: State from the toolstack's flags, one of running, blocked, paused, shutdown, crashed, dying, unknown.
+      type: str
+    flags:
+      description: The raw six state flags, for example C(-b----).
+      type: str
+    cpu_time:
+      description: CPU time used, in seconds.
+      type: float
+    uptime_seconds:
+      description: Seconds since the domain started; V(null) when not running or unknown.
+      type: int
+  sample:
+    name: test1
+    domid: 1
+    memory_mib: 256
+    vcpus: 1
+    state: running
+    flags: r-----
+    cpu_time: 2.2
+    uptime_seconds: 113
+restart_required:
+  description:
+    - Whether the running guest's memory, vcpus, disks or vifs differ from O(config), so that only a restart applies them.
+    - V(false) when the guest was just started or rebooted, or is not running; V(null) when the config cannot be compared
+      (for example an old C(xm) config holding Python code).
+  returned: always
+  type: bool
+  sample: false
+restart_reasons:
+  description: What differs, one line per difference.
+  returned: always
+  type: list
+  elements: str
+  sample: ["memory: running 256 MiB, config 512 MiB"]
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.domain import (
+    XEN_DOMAIN_ARGUMENT_SPEC,
+    XEN_DOMAIN_REQUIRED_ONE_OF,
+    XenDomain,
+)
+
+
+def main():
+    """Run the module."""
+    module = AnsibleModule(
+        argument_spec=XEN_DOMAIN_ARGUMENT_SPEC,
+        required_one_of=XEN_DOMAIN_REQUIRED_ONE_OF,
+        supports_check_mode=True,
+    )
+    XenDomain(module).run()
+
+
+if __name__ == "__main__":
+    main()

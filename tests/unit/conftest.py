@@ -1,0 +1,160 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) kuutorvaja.xen contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Shared pytest setup: make the collection importable and stub commands as data.
+
+Plain ``pytest tests/unit`` from the repository root needs
+``ansible_collections.kuutorvaja.xen`` importable: the Makefile keeps the
+symlink ``.cache/collections/ansible_collections/kuutorvaja/xen -> ../../../..``;
+it is created here too when missing (fresh clone). Under ``ansible-test units``
+the collection is already on the path and nothing is changed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import types
+
+import pytest
+
+REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+
+
+def _ensure_collection_importable():
+    try:
+        import ansible_collections.kuutorvaja.xen.plugins.module_utils.command  # noqa: F401 pylint: disable=unused-import
+        return
+    except ImportError:
+        pass
+    root = os.path.join(REPO_ROOT, ".cache", "collections")
+    namespace_dir = os.path.join(root, "ansible_collections", "kuutorvaja")
+    link = os.path.join(namespace_dir, "xen")
+    if not os.path.lexists(link):
+        os.makedirs(namespace_dir, exist_ok=True)
+        os.symlink(os.path.join("..", "..", "..", ".."), link)
+    sys.path.insert(0, root)
+    for name in [m for m in sys.modules if m == "ansible_collections" or m.startswith("ansible_collections.")]:
+        del sys.modules[name]
+
+
+_ensure_collection_importable()
+
+from ansible.module_utils import basic  # noqa: E402  pylint: disable=wrong-import-position
+
+# Re-exported for tests that import them from here.
+from ansible_collections.kuutorvaja.xen.tests.unit.conftest_helpers import (  # noqa: E402,F401  pylint: disable=wrong-import-position,unused-import
+    FIXTURES,
+    fixture_text,
+)
+
+
+class ExitJson(Exception):
+    """Raised instead of exiting when a module calls exit_json."""
+
+
+class FailJson(Exception):
+    """Raised instead of exiting when a module calls fail_json."""
+
+
+class CommandScript:
+    """Plays ``run_command`` as data: each expected call is ``(argv, rc, stdout, stderr)``.
+
+    ``argv`` is compared with the executable's directory stripped, so
+    ``["xl", "list"]`` matches ``/usr/sbin/xl list``. An unexpected or extra
+    call fails the test with both argv lists shown.
+    """
+
+    def __init__(self, calls):
+        self.expected = [tuple(c) + ("", "")[: max(0, 4 - len(c))] for c in calls]
+        self.seen = []
+
+    def __call__(self, module, args, **kwargs):
+        argv = [os.path.basename(args[0])] + list(args[1:])
+        self.seen.append(argv)
+        index = len(self.seen) - 1
+        if index >= len(self.expected):
+            raise AssertionError("unexpected extra command %r (expected only %d)" % (argv, len(self.expected)))
+        want, rc, out, err = self.expected[index]
+        if list(want) != argv:
+            raise AssertionError("command %d: expected %r, got %r" % (index, list(want), argv))
+        assert kwargs.get("environ_update", {}).get("LANG") == "C", "commands must run with LANG=C"
+        assert isinstance(args, list), "commands must be argv lists"
+        return rc, out, err
+
+    def as_method(self):
+        """A plain function to patch in as ``AnsibleModule.run_command`` (instances do not bind as methods)."""
+
+        def run_command(module, args, **kwargs):
+            return self(module, args, **kwargs)
+
+        return run_command
+
+    def assert_done(self):
+        """All expected commands ran."""
+        assert len(self.seen) == len(self.expected), "ran %r, expected %r" % (self.seen, [list(e[0]) for e in self.expected])
+
+
+class FakeClock:
+    """A monotonic clock that only moves when the code sleeps."""
+
+    def __init__(self):
+        self.now = 1000.0
+        self.sleeps = []
+
+    def monotonic(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def module_harness(monkeypatch):
+    """Run a module's ``main()`` with args, scripted commands and installed tools; returns the result dict.
+
+    Usage: ``result = module_harness(main, args, calls, installed=("xl",))``.
+    The result carries ``failed`` for fail_json; ``result["_script"]`` is the
+    :class:`CommandScript` and ``result["_clock"]`` the :class:`FakeClock`.
+    """
+    from ansible.module_utils.testing import patch_module_args
+
+    def exit_json(self, **kwargs):
+        kwargs.setdefault("changed", False)
+        raise ExitJson(kwargs)
+
+    def fail_json(self, msg, **kwargs):
+        kwargs["failed"] = True
+        kwargs["msg"] = msg
+        raise FailJson(kwargs)
+
+    def run(main, args, calls, installed=("xl",)):
+        script = CommandScript(calls)
+        clock = FakeClock()
+        monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
+        monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
+        monkeypatch.setattr(basic.AnsibleModule, "run_command", script.as_method())
+        monkeypatch.setattr(
+            basic.AnsibleModule,
+            "get_bin_path",
+            lambda self, name, required=False, opt_dirs=None: "/usr/sbin/%s" % name if name in installed else None,
+        )
+        from ansible_collections.kuutorvaja.xen.plugins.module_utils import toolstack
+
+        monkeypatch.setattr(toolstack, "time", types.SimpleNamespace(monotonic=clock.monotonic, sleep=clock.sleep))
+        monkeypatch.setattr(toolstack, "DEBIAN_TOOLSTACK_DEFAULTS", "/nonexistent/default/xen")
+        result = None
+        with patch_module_args(args):
+            try:
+                main()
+            except (ExitJson, FailJson) as exc:
+                result = exc.args[0]
+        assert result is not None, "module returned without exit_json/fail_json"
+        result = json.loads(json.dumps(result))
+        result["_script"] = script
+        result["_clock"] = clock
+        return result
+
+    return run

@@ -1,0 +1,84 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) kuutorvaja.xen contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""xen_domain driven by the cases in test_xen_domain.yaml (commands stubbed as data)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import yaml
+
+from ansible_collections.kuutorvaja.xen.plugins.module_utils import domain as domain_utils
+from ansible_collections.kuutorvaja.xen.plugins.modules import xen_domain
+from ansible_collections.kuutorvaja.xen.tests.unit.conftest_helpers import fixture_text
+
+with open(os.path.join(os.path.dirname(__file__), "test_xen_domain.yaml")) as _handle:
+    CASES = yaml.safe_load(_handle)["cases"]
+
+
+def _fill(value, subst):
+    """Replace {cfg}/{auto} placeholders and @fixture references, recursively."""
+    if isinstance(value, str):
+        if value.startswith("@"):
+            return fixture_text(value[1:])
+        for key, replacement in subst.items():
+            value = value.replace("{%s}" % key, replacement)
+        return value
+    if isinstance(value, list):
+        return [_fill(v, subst) for v in value]
+    if isinstance(value, dict):
+        return {k: _fill(v, subst) for k, v in value.items()}
+    return value
+
+
+def _autostart_state(link, cfg):
+    if not os.path.lexists(link):
+        return "none"
+    if os.path.islink(link):
+        return "link" if os.readlink(link) == cfg else "other"
+    return "file"
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
+def test_xen_domain(case, tmp_path, monkeypatch, module_harness):
+    cfg = str(tmp_path / "etc-xen" / "test1.cfg")
+    auto = str(tmp_path / "etc-xen" / "auto")
+    subst = {"cfg": cfg, "auto": auto}
+    os.makedirs(os.path.dirname(cfg))
+    if not case.get("config_missing"):
+        with open(cfg, "w") as handle:
+            handle.write(case.get("config_text", fixture_text("xen-4.17/test1.cfg")))
+    monkeypatch.setattr(domain_utils, "AUTOSTART_DIR", auto)
+    link = os.path.join(auto, "test1.cfg")
+    before = case.get("autostart_before", "none")
+    if before != "none":
+        os.makedirs(auto)
+        if before == "link":
+            os.symlink(cfg, link)
+        elif before == "other":
+            os.symlink("/etc/xen/other.cfg", link)
+        else:
+            with open(link, "w") as handle:
+                handle.write("name = 'test1'\n")
+
+    args = _fill(dict(case["input"]), subst)
+    if case.get("check_mode"):
+        args["_ansible_check_mode"] = True
+    if case.get("diff"):
+        args["_ansible_diff"] = True
+    calls = _fill(case["calls"], subst)
+    result = module_harness(xen_domain.main, args, calls, installed=tuple(case.get("installed", ["xl"])))
+
+    result["_script"].assert_done()
+    for key, expected in _fill(case["output"], subst).items():
+        assert result.get(key) == expected, "%s: expected %r, got %r (msg: %s)" % (key, expected, result.get(key), result.get("msg"))
+    if "failed" not in case["output"]:
+        assert not result.get("failed"), result.get("msg")
+    if "msg_contains" in case:
+        assert case["msg_contains"] in result["msg"]
+    if "sleeps" in case:
+        assert result["_clock"].sleeps == case["sleeps"]
+    if "autostart_after" in case:
+        assert _autostart_state(link, cfg) == case["autostart_after"]

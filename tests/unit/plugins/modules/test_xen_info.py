@@ -1,0 +1,58 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) kuutorvaja.xen contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""xen_info with commands stubbed as data: read-only, same in check mode, optional dmesg and details."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.kuutorvaja.xen.plugins.modules import xen_info
+from ansible_collections.kuutorvaja.xen.tests.unit.conftest_helpers import fixture_text
+
+INFO = (["xl", "info"], 0, fixture_text("xen-4.17/xl-info.txt"))
+LIST = (["xl", "list"], 0, fixture_text("xen-4.17/xl-list-running.txt"))
+
+
+@pytest.mark.parametrize("check_mode", [False, True])
+def test_facts_and_domains(module_harness, check_mode):
+    args = {"_ansible_check_mode": True} if check_mode else {}
+    result = module_harness(xen_info.main, args, [INFO, LIST])
+    result["_script"].assert_done()
+    assert result["changed"] is False
+    hypervisor = result["hypervisor"]
+    assert (hypervisor["toolstack"], hypervisor["version"], hypervisor["free_memory_mib"]) == ("xl", "4.17.7", 3028)
+    assert hypervisor["xen_commandline"].startswith("placeholder dom0_mem=1024M,max:1024M")
+    assert result["info"]["xen_scheduler"] == "credit2"
+    assert [(d["name"], d["domid"], d["state"]) for d in result["domains"]] == [("Domain-0", 0, "running"), ("test1", 1, "running")]
+    assert "dmesg" not in result
+
+
+def test_dmesg_and_details(module_harness):
+    calls = [
+        INFO,
+        LIST,
+        (["xl", "list", "-l"], 0, fixture_text("xen-4.17/xl-list-l-all.json")),
+        (["xl", "dmesg"], 0, fixture_text("xen-4.17/xl-dmesg.txt")),
+    ]
+    result = module_harness(xen_info.main, {"xen_dmesg": True, "domain_details": True}, calls)
+    result["_script"].assert_done()
+    assert result["dmesg"].startswith("(XEN) Xen version 4.17.7")
+    details = {d["name"]: d["details"] for d in result["domains"]}
+    assert details["test1"]["nics"] == [{"mac": "00:16:3e:78:5d:6a", "bridge": "xenbr0"}]
+    assert details["Domain-0"]["memory_mib"] == 1024
+
+
+def test_xm_host(module_harness):
+    calls = [(["xm", "info"], 0, fixture_text("xm-3.x/xm-info.txt")), (["xm", "list"], 0, fixture_text("xm-3.x/xm-list.txt"))]
+    result = module_harness(xen_info.main, {}, calls, installed=("xm",))
+    assert result["hypervisor"]["toolstack"] == "xm"
+    assert result["hypervisor"]["version"] == "3.0.3-1"
+    assert [d["name"] for d in result["domains"]] == ["Domain-0", "xen.loomaaed.tartu.ee", "full-virt"]
+
+
+def test_cli_failure_is_a_clear_message(module_harness):
+    calls = [(["xl", "info"], 1, "", "xencall: error: Could not obtain handle on privileged command interface: No such file or directory\n")]
+    result = module_harness(xen_info.main, {}, calls)
+    assert result["failed"]
+    assert "command '/usr/sbin/xl info' failed with rc=1: xencall: error: Could not obtain handle" in result["msg"]
