@@ -1,0 +1,247 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) kuutorvaja.xen contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Guest disk images: what is in them, and growing them (DIGEST §11).
+
+The layout is read from the image's first sectors in Python (MBR, GPT,
+filesystem magic), so no tool is needed to tell a bare filesystem from a
+partitioned disk. Growing is the seed's ``dd count=0 seek=`` — a sparse
+extend that writes no zeros — followed by ``e2fsck -f -y`` and
+``resize2fs -p`` for a bare ext2/3/4 image only.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+import struct
+
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.command import CommandError
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_common import GuestError, refuse_if_running
+
+SECTOR = 512
+# GPT partition type GUIDs (mixed-endian text form) we can name.
+_GPT_TYPES = {
+    "0fc63daf-8483-4772-8e79-3d69d8477de4": "linux",
+    "0657fd6d-a4ab-43c4-84e5-0933c84b4f4f": "swap",
+    "c12a7328-f81f-11d2-ba4b-00a0c93ec93b": "efi",
+    "21686148-6449-6e6f-744e-656564454649": "bios-boot",
+    "e6d6d379-f507-44c2-a23c-238f2a3df928": "lvm",
+}
+_MBR_TYPES = {0x83: "linux", 0x82: "swap", 0x8E: "lvm", 0x05: "extended", 0x0F: "extended", 0xEF: "efi"}
+
+
+def _guid(raw):
+    """Text form of a GPT GUID (first three fields little-endian)."""
+    a, b, c = struct.unpack("<IHH", raw[:8])
+    rest = raw[8:].hex()
+    return "%08x-%04x-%04x-%s-%s" % (a, b, c, rest[:4], rest[4:])
+
+
+def filesystem_magic(head):
+    """Name the filesystem whose superblock magic is in ``head`` (bytes from offset 0), or None."""
+    if len(head) >= 1082 and head[1080:1082] == b"\x53\xef":
+        return "ext"
+    if head[:4] == b"XFSB":
+        return "xfs"
+    if len(head) >= 0x10048 and head[0x10040:0x10048] == b"_BHRfS_M":
+        return "btrfs"
+    if len(head) >= 4096 and head[4086:4096] in (b"SWAPSPACE2", b"SWAP-SPACE"):
+        return "swap"
+    return None
+
+
+def parse_layout(head):
+    """Describe the image whose first bytes are ``head``.
+
+    Returns ``{"kind": "filesystem"|"partitioned"|"unknown", "filesystem": ...,
+    "table": "mbr"|"gpt"|None, "partitions": [{number, start, size, type}]}``
+    with start/size in bytes.
+    """
+    layout = {"kind": "unknown", "filesystem": None, "table": None, "partitions": []}
+    fs = filesystem_magic(head)
+    if len(head) >= SECTOR and head[510:512] == b"\x55\xaa":
+        entries = []
+        for index in range(4):
+            raw = head[446 + 16 * index:446 + 16 * (index + 1)]
+            ptype = raw[4]
+            start, count = struct.unpack("<II", raw[8:16])
+            if ptype and count and raw[0] in (0x00, 0x80):
+                entries.append({"number": index + 1, "start": start * SECTOR, "size": count * SECTOR,
+                                "type": _MBR_TYPES.get(ptype, "0x%02x" % ptype)})
+        if entries and any(e["type"] == "0xee" for e in entries):
+            layout.update(table="gpt", kind="partitioned", partitions=_parse_gpt(head))
+            return layout
+        if entries and fs != "ext":
+            # An ext superblock at 1080 with a boot sector in front is still a
+            # bare filesystem (e.g. a bootloader in the ext boot block).
+            layout.update(table="mbr", kind="partitioned", partitions=entries)
+            return layout
+    if fs:
+        layout.update(kind="filesystem", filesystem=fs)
+    return layout
+
+
+def _parse_gpt(head):
+    """GPT partitions from the header at LBA 1 (entries must lie inside ``head``)."""
+    hdr = head[SECTOR:2 * SECTOR]
+    if hdr[:8] != b"EFI PART":
+        return []
+    entries_lba, count, entry_size = struct.unpack("<QII", hdr[72:88])
+    parts = []
+    for index in range(count):
+        offset = entries_lba * SECTOR + index * entry_size
+        raw = head[offset:offset + entry_size]
+        if len(raw) < 56:
+            break
+        type_guid = _guid(raw[:16])
+        if type_guid == "00000000-0000-0000-0000-000000000000":
+            continue
+        first, last = struct.unpack("<QQ", raw[32:48])
+        parts.append({"number": index + 1, "start": first * SECTOR, "size": (last - first + 1) * SECTOR,
+                      "type": _GPT_TYPES.get(type_guid, type_guid)})
+    return parts
+
+
+# Enough to hold the MBR, a GPT with 128 entries and the btrfs superblock.
+HEAD_BYTES = 0x10048 + 4096
+
+
+def read_layout(path):
+    """:func:`parse_layout` of the image (or block device) at ``path``."""
+    with open(path, "rb") as handle:
+        return parse_layout(handle.read(HEAD_BYTES))
+
+
+def image_size(path):
+    """Size in bytes of a file or block device."""
+    st = os.stat(path)
+    if stat.S_ISBLK(st.st_mode):
+        with open(path, "rb") as handle:
+            return handle.seek(0, os.SEEK_END)
+    return st.st_size
+
+
+def choose_partition(layout, number=None, option="partition"):
+    """The partition to use: ``number`` if given, else the largest Linux one."""
+    parts = layout["partitions"]
+    if number is not None:
+        for part in parts:
+            if part["number"] == number:
+                return part
+        raise GuestError("%s=%s does not exist; the image has partitions %s"
+                         % (option, number, ", ".join(str(p["number"]) for p in parts) or "none"))
+    linux = [p for p in parts if p["type"] == "linux"]
+    if not linux:
+        raise GuestError("the image holds no Linux partition to pick; set %s to the partition number" % option)
+    return max(linux, key=lambda p: p["size"])
+
+
+def parse_dumpe2fs(text):
+    """Filesystem size in bytes from ``dumpe2fs -h`` output."""
+    values = {}
+    for line in (text or "").splitlines():
+        key, sep, value = line.partition(":")
+        if sep:
+            values[key.strip()] = value.strip()
+    try:
+        return int(values["Block count"]) * int(values["Block size"])
+    except (KeyError, ValueError):
+        raise GuestError("could not read the filesystem size from dumpe2fs output")
+
+
+def loop_attachments(runner, path):
+    """Loop devices that currently hold ``path`` (``losetup -j``)."""
+    _rc, out, _err = runner.run(["losetup", "-j", path], check_rc=False)
+    return [line.split(":", 1)[0] for line in out.splitlines() if line.strip()]
+
+
+class DiskGrower:
+    """Grow one file-backed guest disk to a target size, idempotently."""
+
+    def __init__(self, module, runner, domains):
+        self.module = module
+        self.runner = runner
+        self.domains = domains
+
+    def ensure(self, guest, path, size, resize_fs=True):
+        """Grow ``path`` to ``size`` bytes and its bare ext filesystem with it.
+
+        Refuses: a running guest, shrinking, a block device, filesystem work on
+        a partitioned image or a non-ext filesystem, an image attached to a
+        loop device. Returns the module result.
+        """
+        if not os.path.isabs(path):
+            raise GuestError("path=%r must be an absolute path" % path)
+        if not os.path.exists(path):
+            raise GuestError("path=%s does not exist" % path)
+        if not os.path.isfile(path):
+            raise GuestError("path=%s is not a regular file; only file-backed disks can be grown here" % path)
+        if size % SECTOR:
+            raise GuestError("size must be a multiple of %d bytes" % SECTOR)
+        current = image_size(path)
+        if size < current:
+            raise GuestError("size=%d bytes is smaller than the current disk (%d bytes); shrinking is not supported" % (size, current))
+        layout = read_layout(path)
+        result = {"path": path, "size_before": current, "size": size, "layout": layout["kind"],
+                  "filesystem": layout["filesystem"], "grown": False, "fs_resized": False}
+        if resize_fs and layout["kind"] == "partitioned":
+            raise GuestError(
+                "%s holds a partition table; its filesystems are not resized (the seed's warning: "
+                "make a new partition in the free space instead). Set resize_fs: false to extend the file only" % path
+            )
+        if resize_fs and layout["kind"] == "filesystem" and layout["filesystem"] != "ext":
+            raise GuestError("%s holds a %s filesystem; only ext2/3/4 can be resized here. Set resize_fs: false to extend the file only"
+                             % (path, layout["filesystem"]))
+        do_fs = resize_fs and layout["kind"] == "filesystem"
+        fs_size = None
+        if do_fs:
+            _rc, out, _err = self.runner.run(["dumpe2fs", "-h", path])
+            fs_size = parse_dumpe2fs(out)
+        result["fs_size_before"] = fs_size
+        grow = size > current
+        # The filesystem lags the file (an earlier run grew the file only):
+        # resize it even when the file is already big enough.
+        fs_lags = do_fs and fs_size is not None and fs_size + 1024 * 1024 <= size
+        if not grow and not fs_lags:
+            result.update(changed=False, fs_size=fs_size)
+            return result
+        refuse_if_running(guest, self.domains, "grow its disk %s" % path)
+        if loop_attachments(self.runner, path):
+            raise GuestError("%s is attached to a loop device (mounted somewhere?); detach it first" % path)
+        result.update(changed=True, grown=grow, fs_resized=do_fs)
+        if self.module.check_mode:
+            return result
+        if grow:
+            # dd if=/dev/zero of=IMG bs=1 count=0 seek=SIZE: a sparse extend.
+            os.truncate(path, size)
+        if do_fs:
+            self.fsck(path)
+            self.runner.run(["resize2fs", "-p", path])
+            _rc, out, _err = self.runner.run(["dumpe2fs", "-h", path])
+            result["fs_size"] = parse_dumpe2fs(out)
+        return result
+
+    def fsck(self, path):
+        """``e2fsck -f -y``; exit 1 (errors fixed) is success, 2+ is not."""
+        try:
+            self.runner.run(["e2fsck", "-f", "-y", path])
+        except CommandError as exc:
+            if exc.rc != 1:
+                raise GuestError("e2fsck -f -y %s failed (rc=%s); not resizing: %s" % (path, exc.rc, (exc.stderr or exc.stdout).strip()))
+
+
+_PERSISTENT_NET_RE = re.compile(r'ATTR\{address\}=="([0-9A-Fa-f:]{17})".*?NAME="([^"]+)"')
+
+
+def parse_persistent_net_rules(text):
+    """MACs and names from a udev persistent-net rules file (DIGEST §7)."""
+    found = []
+    for line in (text or "").splitlines():
+        if line.lstrip().startswith("#"):
+            continue
+        match = _PERSISTENT_NET_RE.search(line)
+        if match:
+            found.append({"mac": match.group(1).lower(), "name": match.group(2)})
+    return found

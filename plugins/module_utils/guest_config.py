@@ -1,0 +1,244 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) kuutorvaja.xen contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Guest config files (/etc/xen/NAME.cfg) from structured settings (DIGEST §4, §9, §10).
+
+:func:`build_settings` turns module parameters into the ordered settings dict
+of one of four boot styles (PV with a dom0 kernel, pygrub, HVM in Xen 3.x's
+legacy form, HVM in xl's current form); :func:`render_guest_config` renders it
+with ``xen_cfg.render_xen_cfg``. :class:`GuestConfigFile` compares the wanted
+settings with the parsed file (never raw text), writes atomically and says
+whether a running guest needs a restart to see the change.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_common import (
+    GuestError,
+    normalize_mac,
+    size_mib,
+    validate_guest_name,
+)
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.xen_cfg import XenCfgError, parse_xen_cfg, render_xen_cfg
+
+HEADER = "# Managed by Ansible (kuutorvaja.xen.xen_guest_config); local changes will be overwritten.\n"
+BOOT_TYPES = ("pv", "pygrub", "hvm")
+# Key order per boot style: the seed's own order, so its configs render back alike.
+KEY_ORDER = {
+    "pv": ["name", "kernel", "ramdisk", "root", "extra", "memory", "maxmem", "disk", "vif", "vcpus"],
+    "pygrub": ["name", "bootloader", "root", "extra", "memory", "maxmem", "disk", "vif", "vcpus"],
+    "hvm": ["kernel", "builder", "type", "device_model", "memory", "maxmem", "vcpus", "name", "vif", "disk",
+            "boot", "vnc", "vnclisten", "pae"],
+}
+_VDEV_RE = re.compile(r"^(ioemu:)?[a-z]+[0-9]*(:cdrom)?$")
+_DISK_PREFIXES = ("file:", "phy:", "tap:aio:", "tap:qcow:", "tap2:aio:")
+# The seed's order (mac, type, bridge); xen-tools writes ip, mac, vifname, bridge.
+_VIF_KEYS = ("ip", "mac", "type", "model", "vifname", "bridge", "script", "rate")
+_SAFE_VALUE = re.compile(r"^[^,'\"\\\s=]+$")
+
+
+def _disk_entry(disk, index):
+    """One ``disk`` list entry from a dict (target, vdev, mode, prefix) or a string."""
+    if isinstance(disk, str):
+        return disk
+    if not isinstance(disk, dict):
+        raise GuestError("disks[%d] must be a dict (target, vdev, mode) or a string" % index)
+    target = disk.get("target") or disk.get("path")
+    vdev = disk.get("vdev")
+    if not target or not vdev:
+        raise GuestError("disks[%d] needs target (an image path or device) and vdev (e.g. xvda2, ioemu:hda, hdc:cdrom)" % index)
+    prefix = disk.get("prefix")
+    if prefix is None:
+        prefix = "phy:" if str(target).startswith("/dev/") else "file:"
+    if prefix and prefix not in _DISK_PREFIXES:
+        raise GuestError("disks[%d].prefix=%r must be one of %s" % (index, prefix, ", ".join(_DISK_PREFIXES)))
+    if not str(target).startswith("/") or not _SAFE_VALUE.match(str(target)):
+        raise GuestError("disks[%d].target=%r must be an absolute path without commas, quotes or spaces" % (index, target))
+    if not _VDEV_RE.match(vdev):
+        raise GuestError("disks[%d].vdev=%r is not a virtual device name (e.g. xvda, sda1, ioemu:hda, hdc:cdrom)" % (index, vdev))
+    mode = disk.get("mode") or "w"
+    if mode not in ("w", "r", "w!"):
+        raise GuestError("disks[%d].mode=%r must be w or r" % (index, mode))
+    return "%s%s,%s,%s" % (prefix, target, vdev, mode)
+
+
+def _vif_entry(vif, index):
+    """One ``vif`` list entry from a dict (mac, bridge, ...) or a string.
+
+    MACs are validated and written upper-case, as xen-tools and the seed write them.
+    """
+    if isinstance(vif, str):
+        return vif
+    if not isinstance(vif, dict):
+        raise GuestError("vifs[%d] must be a dict (mac, bridge, ...) or a string" % index)
+    unknown = set(vif) - set(_VIF_KEYS)
+    if unknown:
+        raise GuestError("vifs[%d] has unknown keys %s; known: %s" % (index, ", ".join(sorted(unknown)), ", ".join(_VIF_KEYS)))
+    parts = []
+    for key in _VIF_KEYS:
+        value = vif.get(key)
+        if value in (None, ""):
+            continue
+        if key == "mac":
+            value = normalize_mac(value, "vifs[%d].mac" % index).upper()
+        value = str(value)
+        if not _SAFE_VALUE.match(value):
+            raise GuestError("vifs[%d].%s=%r may not hold commas, quotes, '=' or spaces" % (index, key, value))
+        parts.append("%s=%s" % (key, value))
+    return ",".join(parts)
+
+
+def build_settings(params):
+    """The ordered settings dict for the wanted config (values as Xen reads them)."""
+    name = validate_guest_name(params["name"])
+    boot = params.get("type") or "pv"
+    if boot not in BOOT_TYPES:
+        raise GuestError("type=%r must be one of %s" % (boot, ", ".join(BOOT_TYPES)))
+    memory = params.get("memory")
+    if memory is None:
+        raise GuestError("memory is required (e.g. 256M or 1G)")
+    settings = {"name": name, "memory": str(size_mib(memory, "memory"))}
+    if params.get("maxmem"):
+        settings["maxmem"] = str(size_mib(params["maxmem"], "maxmem"))
+    vcpus = int(1 if params.get("vcpus") is None else params["vcpus"])
+    if vcpus < 1:
+        raise GuestError("vcpus must be at least 1")
+    settings["vcpus"] = str(vcpus)
+    disks = params.get("disks") or []
+    if not disks:
+        raise GuestError("disks needs at least one disk")
+    settings["disk"] = [_disk_entry(d, i) for i, d in enumerate(disks)]
+    vifs = params.get("vifs")
+    if vifs:
+        settings["vif"] = [_vif_entry(v, i) for i, v in enumerate(vifs)]
+    if boot == "pv":
+        if not params.get("kernel"):
+            raise GuestError("type=pv needs kernel (the domU kernel on dom0, e.g. /boot/vmlinuz-...); use type=pygrub to boot the guest's own kernel")
+        settings["kernel"] = params["kernel"]
+        settings["ramdisk"] = params.get("ramdisk")
+        settings["root"] = params.get("root")
+        settings["extra"] = params.get("extra")
+    elif boot == "pygrub":
+        settings["bootloader"] = params.get("bootloader") or "pygrub"
+        settings["root"] = params.get("root")
+        settings["extra"] = params.get("extra")
+    else:
+        style = params.get("hvm_style") or "current"
+        if style == "legacy":
+            settings["kernel"] = params.get("hvmloader") or "/usr/lib/xen/boot/hvmloader"
+            settings["builder"] = "hvm"
+            settings["device_model"] = params.get("device_model") or "/usr/lib/xen/bin/qemu-dm"
+        elif style == "current":
+            settings["type"] = "hvm"
+        else:
+            raise GuestError("hvm_style=%r must be legacy (Xen 3.x: kernel=hvmloader, builder='hvm') or current (type='hvm')" % style)
+        boot_order = params.get("boot") or "c"
+        if not re.match(r"^[acdn]{1,4}$", boot_order):
+            raise GuestError("boot=%r must be letters from a, c, d, n (c: disk, d: CD-ROM, n: network)" % boot_order)
+        settings["boot"] = boot_order
+        if params.get("vnc", True):
+            settings["vnc"] = 1
+            settings["vnclisten"] = params.get("vnclisten") or "127.0.0.1"
+        if params.get("pae"):
+            settings["pae"] = 1
+    for key in ("on_poweroff", "on_reboot", "on_crash"):
+        if params.get(key):
+            settings[key] = params[key]
+    for key, value in (params.get("settings") or {}).items():
+        if key in settings and settings[key] is not None:
+            raise GuestError("settings.%s conflicts with the structured option that sets %s; use that option" % (key, key))
+        settings[key] = value
+    order = KEY_ORDER[boot] + [k for k in settings if k not in KEY_ORDER[boot]]
+    return {k: settings[k] for k in order if settings.get(k) is not None}
+
+
+def render_guest_config(settings, boot="pv", header=True):
+    """Config text for ``settings``; the managed header first."""
+    try:
+        body = render_xen_cfg(settings, key_order=KEY_ORDER.get(boot), align=True)
+    except XenCfgError as exc:
+        raise GuestError("cannot render the guest config: %s" % exc)
+    return (HEADER if header else "") + body
+
+
+def _canonical_item(key, value):
+    """A comparable form of one list item: spaces dropped, vif fields sorted, MACs lower-case."""
+    text = re.sub(r"\s+", "", str(value))
+    if key == "vif":
+        fields = sorted(text.split(","))
+        return ",".join(f.lower() if f.lower().startswith("mac=") else f for f in fields if f)
+    return text
+
+
+def canonical(settings):
+    """Settings in a form where equal configs compare equal (quotes, spaces, int vs str, MAC case)."""
+    result = {}
+    for key, value in (settings or {}).items():
+        if isinstance(value, list):
+            result[key] = [_canonical_item(key, v) for v in value]
+        elif isinstance(value, bool):
+            result[key] = "1" if value else "0"
+        else:
+            result[key] = str(value).strip()
+    return result
+
+
+class GuestConfigFile:
+    """One guest config file: compare, write atomically, report restart needs."""
+
+    def __init__(self, module, path):
+        self.module = module
+        self.path = path
+
+    def read(self):
+        """``(text, settings)`` of the file now, ``(None, None)`` when absent."""
+        if not os.path.exists(self.path):
+            return None, None
+        with open(self.path, "r") as handle:
+            text = handle.read()
+        try:
+            return text, parse_xen_cfg(text)
+        except XenCfgError as exc:
+            # Unreadable as data (e.g. Python in an old xm config): rewrite it.
+            self.module.warn("%s is not plain KEY = VALUE syntax (%s); it will be replaced" % (self.path, exc))
+            return text, None
+
+    def ensure(self, settings, boot, running):
+        """Make the file hold ``settings``; return the module result."""
+        text, current = self.read()
+        new_text = render_guest_config(settings, boot)
+        changed = current is None or canonical(current) != canonical(settings)
+        result = {"changed": changed, "path": self.path, "settings": settings,
+                  "restart_required": bool(changed and running), "running": running}
+        if changed:
+            result["diff"] = {"before": text or "", "after": new_text,
+                              "before_header": self.path if text is not None else "(absent)", "after_header": self.path}
+            if not self.module.check_mode:
+                self.write(new_text)
+        return result
+
+    def write(self, text):
+        """Write ``text`` to the file atomically (temp file in the same directory, then rename)."""
+        directory = os.path.dirname(self.path) or "."
+        if not os.path.isdir(directory):
+            raise GuestError("directory %s does not exist (is Xen installed?)" % directory)
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".%s." % os.path.basename(self.path))
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+        os.chmod(tmp, 0o644)
+        self.module.atomic_move(tmp, self.path)
+
+    def remove(self, running):
+        """Remove the file (refused while the guest runs)."""
+        if not os.path.lexists(self.path):
+            return {"changed": False, "path": self.path}
+        if running:
+            raise GuestError("guest is running; refusing to remove its config %s. Shut it down first" % self.path)
+        before = self.read()[0] or ""
+        if not self.module.check_mode:
+            os.unlink(self.path)
+        return {"changed": True, "path": self.path, "diff": {"before": before, "after": ""}}

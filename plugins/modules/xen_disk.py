@@ -1,0 +1,177 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) kuutorvaja.xen contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Module kuutorvaja.xen.xen_disk: grow a stopped guest's file-backed disk."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: xen_disk
+short_description: Grow a stopped Xen guest's file-backed disk and its filesystem
+version_added: 0.1.0
+description:
+  - Grows a disk image file to O(size) the seed's way (DIGEST section 11) - a
+    sparse extend that writes no zeros (like C(dd if=/dev/zero of=IMG bs=1M
+    count=0 seek=N)), then C(e2fsck -f -y) and C(resize2fs -p) when the image
+    is a bare ext2/3/4 filesystem.
+  - Idempotent - nothing happens when the file already has O(size) and its
+    filesystem fills it. When an earlier run grew the file but not the
+    filesystem, the filesystem is resized.
+  - Refuses - while the guest runs (it is in the toolstack's domain list);
+    shrinking; block devices; an image attached to a loop device; and, with
+    O(resize_fs=true), an image holding a partition table (the seed's warning -
+    make a new partition in the free space instead) or a non-ext filesystem.
+    Set O(resize_fs=false) to extend such a file only.
+author:
+  - kuutorvaja.xen contributors (@kuutorvaja)
+extends_documentation_fragment:
+  - kuutorvaja.xen.toolstack
+attributes:
+  check_mode:
+    support: full
+    description: Reports whether the file and filesystem would grow.
+  diff_mode:
+    support: none
+    description: Nothing to show as a diff; the result lists what changed.
+options:
+  name:
+    description: The guest the disk belongs to; it must not be running. Required unless O(guests) is given.
+    type: str
+  path:
+    description: The disk image file. Required unless O(guests) is given.
+    type: path
+  size:
+    description: Target size, e.g. C(5G), C(5120M). Smaller than the current size is refused. Required unless O(guests) is given.
+    type: str
+  guests:
+    description:
+      - Several guests in one run - a list of dicts, each taking this module's
+        options (all but O(toolstack) and O(guests); O(name) required in each).
+        Every entry is validated before any is acted on; one toolstack read
+        serves them all. The result then has RV(results), one entry per guest.
+      - Mutually exclusive with O(name).
+    type: list
+    elements: dict
+  resize_fs:
+    description: Check and grow the bare ext filesystem in the image after extending it.
+    type: bool
+    default: true
+requirements:
+  - e2fsprogs (C(dumpe2fs), C(e2fsck), C(resize2fs)) and C(losetup) on the dom0.
+"""
+
+EXAMPLES = r"""
+- name: Grow the seed's fc4.img to 5G (DIGEST section 11)
+  kuutorvaja.xen.xen_disk:
+    name: fc4
+    path: /data/domains/fc4/fc4.img
+    size: 5G
+
+- name: Extend a partitioned os.img only (make the partition yourself)
+  kuutorvaja.xen.xen_disk:
+    name: domU-1
+    path: /data/domains/domU-1/os.img
+    size: 30G
+    resize_fs: false
+"""
+
+RETURN = r"""
+path:
+  description: The image.
+  returned: always
+  type: str
+size_before:
+  description: File size in bytes before the run.
+  returned: always
+  type: int
+size:
+  description: Target file size in bytes.
+  returned: always
+  type: int
+layout:
+  description: What the image holds - C(filesystem), C(partitioned) or C(unknown).
+  returned: always
+  type: str
+filesystem:
+  description: Filesystem family found (C(ext), C(xfs), C(btrfs), C(swap)) or null.
+  returned: always
+  type: str
+fs_size_before:
+  description: Filesystem size in bytes before the run (ext only, with O(resize_fs)).
+  returned: always
+  type: int
+fs_size:
+  description: Filesystem size in bytes after the run (ext only, with O(resize_fs); not in check mode).
+  returned: when the filesystem was read
+  type: int
+grown:
+  description: Whether the file was (or would be) extended.
+  returned: always
+  type: bool
+fs_resized:
+  description: Whether the filesystem was (or would be) checked and resized.
+  returned: always
+  type: bool
+results:
+  description: With O(guests), one result per guest (the keys above plus C(changed)).
+  returned: when O(guests) is given
+  type: list
+  elements: dict
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.command import CommandError, CommandRunner
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.disk_image import DiskGrower
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_common import (
+    GuestError,
+    guest_items,
+    parse_size,
+    run_for_guests,
+    running_guests,
+    validate_guest_name,
+)
+
+ITEM_SPEC = dict(
+    name=dict(type="str", required=True),
+    path=dict(type="path", required=True),
+    size=dict(type="str", required=True),
+    resize_fs=dict(type="bool", default=True),
+)
+ARGUMENT_SPEC = dict(
+    ITEM_SPEC,
+    name=dict(type="str"),
+    path=dict(type="path"),
+    size=dict(type="str"),
+    guests=dict(type="list", elements="dict"),
+    toolstack=dict(type="str", choices=["auto", "xl", "xm"], default="auto"),
+)
+
+
+def main():
+    """Grow one disk image, or each of ``guests``."""
+    module = AnsibleModule(
+        argument_spec=ARGUMENT_SPEC,
+        mutually_exclusive=[("name", "guests")],
+        required_one_of=[("name", "guests")],
+        supports_check_mode=True,
+    )
+    runner = CommandRunner(module)
+    try:
+        items = guest_items(module, ITEM_SPEC)
+        sizes = {p["name"]: parse_size(p["size"], "size") for p in items if validate_guest_name(p["name"])}
+        grower = DiskGrower(module, runner, running_guests(module, runner, module.params["toolstack"]))
+    except (GuestError, CommandError) as exc:
+        module.fail_json(msg=str(exc))
+
+    def apply(params):
+        result = grower.ensure(params["name"], params["path"], sizes[params["name"]], params["resize_fs"])
+        result["name"] = params["name"]
+        return result
+
+    run_for_guests(module, items, apply)
+
+
+if __name__ == "__main__":
+    main()

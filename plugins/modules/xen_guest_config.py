@@ -1,0 +1,303 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) kuutorvaja.xen contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Module kuutorvaja.xen.xen_guest_config: write a guest's /etc/xen/NAME.cfg."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: xen_guest_config
+short_description: Write a Xen guest config file from structured settings
+version_added: 0.1.0
+description:
+  - Writes C(/etc/xen/NAME.cfg) atomically from structured settings, in one of
+    three boot styles - PV with a kernel on the dom0 (the seed's Etch guest),
+    C(pygrub) booting the guest's own kernel (the seed's Red Hat layout, one
+    C(os.img) holding partitions), and HVM (full virtualisation) in Xen 3.x's
+    legacy form (C(kernel=hvmloader), C(builder='hvm'), C(device_model)) or
+    xl's current form (C(type='hvm')).
+  - Compares settings, not text - quotes, spacing, key order and MAC case do
+    not cause a rewrite.
+  - A changed config of a running guest is written and reported with
+    RV(restart_required=true); the running guest keeps its old settings until
+    it is restarted (e.g. M(kuutorvaja.xen.xen_domain) with C(state=rebooted)).
+author:
+  - kuutorvaja.xen contributors (@kuutorvaja)
+extends_documentation_fragment:
+  - kuutorvaja.xen.toolstack
+attributes:
+  check_mode:
+    support: full
+    description: Reports the change and the diff without writing.
+  diff_mode:
+    support: full
+    description: Shows the old and new file.
+options:
+  name:
+    description: Guest (domain) name. Required unless O(guests) is given.
+    type: str
+  guests:
+    description:
+      - Several guests in one run - a list of dicts, each taking this module's
+        options (all but O(toolstack) and O(guests); O(name) required in each).
+        Every entry is validated before any is acted on; one toolstack read
+        serves them all. The result then has RV(results), one entry per guest.
+      - Mutually exclusive with O(name).
+    type: list
+    elements: dict
+  path:
+    description: Config file path. Default C(/etc/xen/NAME.cfg).
+    type: path
+  state:
+    description: C(absent) removes the file (refused while the guest runs).
+    type: str
+    choices: [present, absent]
+    default: present
+  type:
+    description:
+      - Boot style. V(pv) boots O(kernel) from the dom0; V(pygrub) boots the
+        guest's own kernel through O(bootloader); V(hvm) is full virtualisation.
+    type: str
+    choices: [pv, pygrub, hvm]
+    default: pv
+  memory:
+    description: Memory, e.g. C(256M), C(1G); written in MiB.
+    type: str
+  maxmem:
+    description: Maximum memory for ballooning.
+    type: str
+  vcpus:
+    description: Virtual CPUs.
+    type: int
+    default: 1
+  kernel:
+    description: dom0 path of the domU kernel (O(type=pv)).
+    type: str
+  ramdisk:
+    description: dom0 path of its initrd (O(type=pv)).
+    type: str
+  root:
+    description: Root device for the kernel command line, e.g. C(/dev/sda1 ro).
+    type: str
+  extra:
+    description: Extra kernel command line.
+    type: str
+  bootloader:
+    description: Bootloader for O(type=pygrub).
+    type: str
+    default: pygrub
+  disks:
+    description:
+      - Disks, in order. Each a dict with C(target) (image path or device),
+        C(vdev) (e.g. C(sda1), C(xvda2), C(ioemu:hda), C(hdc:cdrom)), C(mode)
+        (C(w) or C(r), default C(w)) and optional C(prefix) (default C(file:),
+        or C(phy:) for C(/dev/...)); or a string written as is.
+      - Required with O(state=present).
+    type: list
+    elements: raw
+  vifs:
+    description:
+      - NICs. Each a dict with optional C(mac), C(bridge), C(ip), C(type),
+        C(model), C(vifname), C(script), C(rate); or a string written as is.
+      - Pin C(mac) so the guest's udev keeps naming it C(eth0) (DIGEST section 7).
+    type: list
+    elements: raw
+  hvm_style:
+    description: HVM config style - V(legacy) for xm/Xen 3.x, V(current) for xl.
+    type: str
+    choices: [legacy, current]
+    default: current
+  hvmloader:
+    description: hvmloader path for O(hvm_style=legacy).
+    type: str
+    default: /usr/lib/xen/boot/hvmloader
+  device_model:
+    description: qemu-dm path for O(hvm_style=legacy).
+    type: str
+    default: /usr/lib/xen/bin/qemu-dm
+  boot:
+    description: HVM boot order - C(d) CD-ROM first (to install), C(c) disk (after).
+    type: str
+    default: c
+  vnc:
+    description: Give an HVM guest a VNC console.
+    type: bool
+    default: true
+  vnclisten:
+    description: Address the VNC console listens on; reach it through an SSH tunnel.
+    type: str
+    default: 127.0.0.1
+  pae:
+    description: Enable PAE for a 32-bit HVM guest that needs more memory.
+    type: bool
+    default: false
+  on_poweroff:
+    description: Action when the guest powers off.
+    type: str
+  on_reboot:
+    description: Action when the guest reboots.
+    type: str
+  on_crash:
+    description: Action when the guest crashes.
+    type: str
+  settings:
+    description: Further C(key = value) settings (strings, integers, lists of those).
+    type: dict
+"""
+
+EXAMPLES = r"""
+- name: The seed's PV guest (DIGEST section 4), with the MAC pinned
+  kuutorvaja.xen.xen_guest_config:
+    name: xen.loomaaed.tartu.ee
+    type: pv
+    kernel: /boot/vmlinuz-2.6.18-6-xen-i386
+    ramdisk: /boot/initrd.img-2.6.18-6-xen-i386
+    root: /dev/sda1 ro
+    memory: 1024M
+    disks:
+      - {target: /data/domains/xen.loomaaed.tartu.ee/disk.img, vdev: sda1}
+      - {target: /data/domains/xen.loomaaed.tartu.ee/swap.img, vdev: sda2}
+    vifs:
+      - mac: "00:16:3E:2C:7E:EF"
+
+- name: pygrub guest with one partitioned os.img (DIGEST section 10)
+  kuutorvaja.xen.xen_guest_config:
+    name: domU-1
+    type: pygrub
+    memory: 3072M
+    disks:
+      - {target: /data/domains/domU-1/os.img, vdev: xvda}
+    vifs:
+      - {bridge: xenbr0}
+
+- name: HVM guest installing from CD (DIGEST section 9), xl style
+  kuutorvaja.xen.xen_guest_config:
+    name: full-virt
+    type: hvm
+    memory: 2048M
+    boot: d
+    disks:
+      - {target: /data/zones/domains/full-virt/disk.img, vdev: hda}
+      - {target: /data/images/debian-40r0-i386-CD-1.iso, vdev: "hdc:cdrom", mode: r}
+    vifs:
+      - {mac: "00:16:3E:3A:8E:7A", bridge: xenbr2}
+  register: cfg
+
+- name: Apply the change to the running guest
+  kuutorvaja.xen.xen_domain:
+    name: full-virt
+    state: rebooted
+  when: cfg.restart_required
+"""
+
+RETURN = r"""
+path:
+  description: The config file.
+  returned: always
+  type: str
+  sample: /etc/xen/web1.cfg
+settings:
+  description: The settings written (or to be written), as Xen reads them.
+  returned: state=present
+  type: dict
+running:
+  description: Whether the guest was running.
+  returned: state=present
+  type: bool
+restart_required:
+  description: The config changed while the guest runs; restart it to apply.
+  returned: state=present
+  type: bool
+autostart:
+  description: Whether C(/etc/xen/auto/NAME.cfg) is a symlink to this config (so the role needs no further read).
+  returned: always
+  type: bool
+results:
+  description: With O(guests), one result per guest (the keys above plus C(changed)).
+  returned: when O(guests) is given
+  type: list
+  elements: dict
+"""
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.command import CommandError, CommandRunner
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_common import (
+    GuestError,
+    guest_items,
+    run_for_guests,
+    running_guests,
+    validate_guest_name,
+)
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_config import GuestConfigFile, build_settings
+
+AUTOSTART_DIR = "/etc/xen/auto"
+ITEM_SPEC = dict(
+    name=dict(type="str", required=True),
+    path=dict(type="path"),
+    state=dict(type="str", choices=["present", "absent"], default="present"),
+    type=dict(type="str", choices=["pv", "pygrub", "hvm"], default="pv"),
+    memory=dict(type="str"),
+    maxmem=dict(type="str"),
+    vcpus=dict(type="int", default=1),
+    kernel=dict(type="str"),
+    ramdisk=dict(type="str"),
+    root=dict(type="str"),
+    extra=dict(type="str"),
+    bootloader=dict(type="str", default="pygrub"),
+    disks=dict(type="list", elements="raw"),
+    vifs=dict(type="list", elements="raw"),
+    hvm_style=dict(type="str", choices=["legacy", "current"], default="current"),
+    hvmloader=dict(type="str", default="/usr/lib/xen/boot/hvmloader"),
+    device_model=dict(type="str", default="/usr/lib/xen/bin/qemu-dm"),
+    boot=dict(type="str", default="c"),
+    vnc=dict(type="bool", default=True),
+    vnclisten=dict(type="str", default="127.0.0.1"),
+    pae=dict(type="bool", default=False),
+    on_poweroff=dict(type="str"),
+    on_reboot=dict(type="str"),
+    on_crash=dict(type="str"),
+    settings=dict(type="dict"),
+)
+ARGUMENT_SPEC = dict(
+    ITEM_SPEC,
+    name=dict(type="str"),
+    guests=dict(type="list", elements="dict"),
+    toolstack=dict(type="str", choices=["auto", "xl", "xm"], default="auto"),
+)
+
+
+def main():
+    """Write or remove one guest config, or each of ``guests``."""
+    module = AnsibleModule(
+        argument_spec=ARGUMENT_SPEC,
+        mutually_exclusive=[("name", "guests")],
+        required_one_of=[("name", "guests")],
+        supports_check_mode=True,
+    )
+    try:
+        items = guest_items(module, ITEM_SPEC, required_if=[("state", "present", ("memory", "disks"))])
+        wanted = {p["name"]: build_settings(p) if p["state"] == "present" else validate_guest_name(p["name"]) for p in items}
+        domains = running_guests(module, CommandRunner(module), module.params["toolstack"])
+    except (GuestError, CommandError) as exc:
+        module.fail_json(msg=str(exc))
+
+    def apply(params):
+        name = params["name"]
+        config = GuestConfigFile(module, params["path"] or "/etc/xen/%s.cfg" % name)
+        running = name in domains
+        result = config.ensure(wanted[name], params["type"], running) if params["state"] == "present" else config.remove(running)
+        result["name"] = name
+        link = os.path.join(AUTOSTART_DIR, name + ".cfg")
+        # The same test xen_domain uses: a symlink to this very config.
+        result["autostart"] = os.path.islink(link) and os.readlink(link) == config.path
+        return result
+
+    run_for_guests(module, items, apply)
+
+
+if __name__ == "__main__":
+    main()

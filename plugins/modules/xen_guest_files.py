@@ -1,0 +1,209 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) kuutorvaja.xen contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Module kuutorvaja.xen.xen_guest_files: file operations inside a stopped guest's disk."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: xen_guest_files
+short_description: Read and change files inside a stopped Xen guest's disk image
+version_added: 0.1.0
+description:
+  - Mounts a stopped guest's disk image on the dom0 (DIGEST section 5, C(mount
+    -o loop)), performs the declared O(operations) in order, and always
+    unmounts and detaches the loop device afterwards, also when an operation
+    fails.
+  - Partitioned images (the seed's Red Hat C(os.img)) are mounted at the
+    partition's offset (C(losetup --offset --sizelimit)); no kernel partition
+    scanning is needed.
+  - Refused while the guest runs (the seed - "the domU must not be running"),
+    and when the image is already attached to a loop device.
+  - Paths are inside the guest; symlinks are resolved against the guest's root,
+    never the dom0's.
+  - Mounted read-only when every operation only reads, and in check mode.
+  - Also returns RV(persistent_net) - the MACs in the guest's udev
+    persistent-net rules, for pinning the MAC in the guest config (DIGEST section 7).
+author:
+  - kuutorvaja.xen contributors (@kuutorvaja)
+extends_documentation_fragment:
+  - kuutorvaja.xen.toolstack
+attributes:
+  check_mode:
+    support: full
+    description: Mounts read-only and reports what would change.
+  diff_mode:
+    support: full
+    description: Shows file content changes of C(write) operations (never of C(password)).
+options:
+  name:
+    description: The guest the image belongs to; it must not be running.
+    type: str
+    required: true
+  image:
+    description: The disk image (file or block device) holding the guest's root filesystem.
+    type: path
+    required: true
+  partition:
+    description: Partition number in a partitioned image. Default - the largest Linux partition.
+    type: int
+  operations:
+    description: File operations, done in order.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      action:
+        description:
+          - V(read) returns a text file's content (up to 1 MiB).
+          - V(stat) returns existence, type, size, mode and owner.
+          - V(move) renames O(operations[].path) to O(operations[].dest) (e.g. to move a file aside);
+            done when only O(operations[].dest) exists, refused when both exist.
+          - V(write) ensures a file holds O(operations[].content) (atomic write).
+          - V(directory) ensures a directory exists.
+          - V(password) sets O(operations[].user)'s hash in C(/etc/shadow).
+        type: str
+        required: true
+        choices: [read, stat, move, write, directory, password]
+      path:
+        description: Absolute path inside the guest (not needed for V(password)).
+        type: str
+      dest:
+        description: New path for V(move).
+        type: str
+      content:
+        description: File content for V(write).
+        type: str
+      mode:
+        description: Octal mode for V(write) and V(directory), e.g. C('0600').
+        type: str
+      owner:
+        description: Owner (name from the guest's C(/etc/passwd), or uid).
+        type: str
+      group:
+        description: Group (name from the guest's C(/etc/group), or gid).
+        type: str
+      user:
+        description: User for V(password).
+        type: str
+        default: root
+      password_hash:
+        description: crypt(3) hash for V(password). Never logged.
+        type: str
+requirements:
+  - C(losetup), C(mount) and C(umount) on the dom0 (run as root).
+"""
+
+EXAMPLES = r"""
+- name: Seed fixes in a stopped Etch guest (DIGEST section 7)
+  kuutorvaja.xen.xen_guest_files:
+    name: xen.loomaaed.tartu.ee
+    image: /data/domains/xen.loomaaed.tartu.ee/disk.img
+    operations:
+      - action: move
+        path: /etc/console/boottime.kmap.gz
+        dest: /etc/console/boottime.kmap.gz-muidu-segab-xenni
+      - action: move
+        path: /lib/tls
+        dest: /lib/tls.disabled
+  register: fixes
+
+- name: MAC the guest's udev pinned, to write into its config
+  ansible.builtin.debug:
+    msg: "{{ fixes.persistent_net | map(attribute='mac') | first | default('none') }}"
+
+- name: Read a file from a stopped guest
+  kuutorvaja.xen.xen_guest_files:
+    name: web1
+    image: /srv/xen/domains/web1/disk.img
+    operations:
+      - {action: read, path: /etc/hostname}
+  register: files
+"""
+
+RETURN = r"""
+results:
+  description: One entry per operation - C(action), C(path), C(changed) and what it found
+    (C(content), C(exists), C(state), C(mode), ...).
+  returned: always
+  type: list
+  elements: dict
+files:
+  description: Content of each C(read) operation, by guest path (null when missing).
+  returned: always
+  type: dict
+  sample: {"/etc/hostname": "web1\n"}
+persistent_net:
+  description: C(mac), C(name) and C(file) of each NIC in the guest's udev persistent-net rules.
+  returned: always
+  type: list
+  elements: dict
+layout:
+  description: C(filesystem) or C(partitioned).
+  returned: always
+  type: str
+partition:
+  description: The partition mounted (partitioned images).
+  returned: always
+  type: int
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.command import CommandError, CommandRunner
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_common import (
+    GuestError,
+    refuse_if_running,
+    running_guests,
+    validate_guest_name,
+)
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_fs import run_operations
+
+OPERATION_SPEC = dict(
+    action=dict(type="str", required=True, choices=["read", "stat", "move", "write", "directory", "password"]),
+    path=dict(type="str"),
+    dest=dict(type="str"),
+    content=dict(type="str"),
+    mode=dict(type="str"),
+    owner=dict(type="str"),
+    group=dict(type="str"),
+    user=dict(type="str", default="root"),
+    password_hash=dict(type="str", no_log=True),
+)
+
+ARGUMENT_SPEC = dict(
+    name=dict(type="str", required=True),
+    image=dict(type="path", required=True),
+    partition=dict(type="int"),
+    operations=dict(
+        type="list", elements="dict", default=[], options=OPERATION_SPEC,
+        required_if=[("action", "password", ("password_hash",)), ("action", "move", ("path", "dest")),
+                     ("action", "write", ("path", "content")), ("action", "read", ("path",)),
+                     ("action", "stat", ("path",)), ("action", "directory", ("path",))],
+    ),
+    toolstack=dict(type="str", choices=["auto", "xl", "xm"], default="auto"),
+)
+
+
+def main():
+    """Mount, operate, always unmount."""
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    params = module.params
+    runner = CommandRunner(module)
+    try:
+        name = validate_guest_name(params["name"])
+        refuse_if_running(name, running_guests(module, runner, params["toolstack"]), "mount its disk")
+        results, diff, facts = run_operations(runner, params["image"], params["operations"],
+                                              partition=params["partition"], check_mode=module.check_mode)
+    except (GuestError, CommandError, OSError) as exc:
+        module.fail_json(msg=str(exc))
+    files = {r["path"]: r.get("content") for r in results if r["action"] == "read"}
+    result = dict(changed=any(r["changed"] for r in results), results=results, files=files, **facts)
+    if result["changed"] and (diff["before"] or diff["after"]):
+        result["diff"] = diff
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,388 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) kuutorvaja.xen contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Module kuutorvaja.xen.xen_image: build or delete a guest image with xen-tools."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: xen_image
+short_description: Build or delete a Xen guest image with xen-tools
+version_added: 0.1.0
+description:
+  - Builds a guest's root and swap images and its config C(/etc/xen/NAME.cfg)
+    with xen-tools' C(xen-create-image), the way the seed guide does, but
+    non-interactively and idempotently.
+  - An existing guest (config and all disks present) is left alone and reported
+    unchanged. It is rebuilt only with O(force=true), and the result says so
+    (RV(rebuilt)). A guest that is only partly there (and not from an
+    interrupted build of this module) is refused unless O(force=true).
+  - A failed build removes what that run created (disks, config, its
+    directory) and the error quotes the tail of xen-tools' log
+    C(/var/log/xen-tools/NAME.log). An interrupted build (the module killed)
+    leaves a marker in C(/var/lib/kuutorvaja-xen/builds); the next run removes
+    what the marker lists and starts clean.
+  - Root password - never on the command line and never in the result. The run
+    passes C(--nopasswd --genpass=0), so the seed's C(passwd = 1) in
+    C(/etc/xen-tools/xen-tools.conf) cannot block it. Give
+    O(root_password_hash) (a crypt hash, written into the guest's
+    C(/etc/shadow) offline) and/or O(authorized_keys) for SSH.
+  - The dom0's C(/etc/hosts) is not touched (C(--nohosts)), the guest is not
+    started (C(--noboot)); start it with M(kuutorvaja.xen.xen_domain).
+  - O(state=absent) removes the autostart link in C(/etc/xen/auto), the config
+    and the disks (files, or logical volumes with O(lvm)); refused while the
+    guest runs.
+author:
+  - kuutorvaja.xen contributors (@kuutorvaja)
+extends_documentation_fragment:
+  - kuutorvaja.xen.toolstack
+attributes:
+  check_mode:
+    support: full
+    description: Reports what would be built or removed; runs nothing that changes the host.
+  diff_mode:
+    support: none
+    description: Nothing to show as a diff; the result lists what changed.
+options:
+  name:
+    description:
+      - The guest's host name; also the domain name, the config file name and the
+        image directory name. Letters, digits, C(-) and C(.) only.
+      - Required unless O(guests) is given.
+    type: str
+    aliases: [hostname]
+  guests:
+    description:
+      - Several guests in one run - a list of dicts, each taking this module's
+        options (all but O(toolstack) and O(guests); O(name) required in each).
+        Every entry is validated before any is built; one toolstack read serves
+        them all. The result then has RV(results), one entry per guest.
+      - Mutually exclusive with O(name).
+    type: list
+    elements: dict
+  state:
+    description: Whether the guest image should exist.
+    type: str
+    choices: [present, absent]
+    default: present
+  dist:
+    description:
+      - Distribution to install, as xen-tools names it (a directory
+        C(/usr/share/xen-tools/DIST.d) must exist), e.g. C(bookworm), C(etch).
+      - Required with O(state=present).
+    type: str
+  install_method:
+    description: How xen-tools installs the guest system.
+    type: str
+    choices: [debootstrap, cdebootstrap, tar, copy, rinse]
+    default: debootstrap
+  install_source:
+    description: Tarball (O(install_method=tar)) or directory (O(install_method=copy)) to install from.
+    type: path
+  mirror:
+    description: Package mirror for debootstrap.
+    type: str
+  arch:
+    description: Architecture to pass to debootstrap, e.g. C(amd64).
+    type: str
+  dir:
+    description:
+      - Directory for file-backed images; disks go to C(DIR/domains/NAME/disk.img) and C(swap.img).
+      - Exactly one of O(dir) and O(lvm) is required with O(state=present) and O(state=absent).
+    type: path
+  lvm:
+    description: Volume group for the disks (C(NAME-disk), C(NAME-swap)) instead of files.
+    type: str
+  size:
+    description: Root disk size, e.g. C(2G), C(4096M).
+    type: str
+    default: 4G
+  swap:
+    description: Swap image size.
+    type: str
+    default: 128M
+  noswap:
+    description: Make no swap image.
+    type: bool
+    default: false
+  fs:
+    description: Root filesystem. pygrub cannot boot C(xfs).
+    type: str
+    choices: [ext2, ext3, ext4, xfs, btrfs]
+    default: ext4
+  image:
+    description: Sparse or fully allocated image files.
+    type: str
+    choices: [sparse, full]
+    default: sparse
+  memory:
+    description: Guest memory, e.g. C(256M).
+    type: str
+    default: 256M
+  vcpus:
+    description: Number of virtual CPUs.
+    type: int
+    default: 1
+  dhcp:
+    description: Configure the guest's network by DHCP. Either this or O(ip).
+    type: bool
+    default: false
+  ip:
+    description: Static IPv4 address(es); the first is the system address.
+    type: list
+    elements: str
+  gateway:
+    description: Default gateway for a static address.
+    type: str
+  netmask:
+    description: Netmask for a static address.
+    type: str
+  nameserver:
+    description: Name servers to write into the guest.
+    type: list
+    elements: str
+  mac:
+    description:
+      - MAC address of the guest's NIC (unicast). Default - derived from O(name)
+        (Xen's OUI C(00:16:3e) plus three bytes of a hash), the same on every run.
+    type: str
+  bridge:
+    description: Bridge the NIC joins; it must exist on the dom0.
+    type: str
+  pygrub:
+    description: Boot the guest's own kernel with pygrub. Ignored (false) when O(kernel) is given.
+    type: bool
+    default: true
+  kernel:
+    description: dom0 path of a domU kernel to boot (the seed's Etch way).
+    type: path
+  initrd:
+    description: dom0 path of the matching initrd.
+    type: path
+  roles:
+    description: xen-tools role scripts to run after install (e.g. C(udev)).
+    type: list
+    elements: str
+  config_dir:
+    description: Where the guest config is written.
+    type: path
+    default: /etc/xen
+  authorized_keys:
+    description:
+      - SSH public keys to install as C(/root/.ssh/authorized_keys) in a newly built
+        guest (written offline, before its first boot).
+    type: list
+    elements: str
+  root_password_hash:
+    description:
+      - A crypt(3) hash (e.g. from C(mkpasswd -m sha-512)) for root in a newly built
+        guest, written into its C(/etc/shadow) offline. Never logged.
+    type: str
+  force:
+    description:
+      - Rebuild an existing or partial guest, overwriting its disks. Refused while
+        the guest runs.
+    type: bool
+    default: false
+notes:
+  - Keys and password are applied when the image is built; to change them on an
+    existing guest use M(kuutorvaja.xen.xen_guest_files).
+requirements:
+  - xen-tools (C(xen-create-image)) on the dom0 for O(state=present).
+seealso:
+  - module: kuutorvaja.xen.xen_guest_config
+  - module: kuutorvaja.xen.xen_domain
+"""
+
+EXAMPLES = r"""
+- name: Build a small bookworm guest from a local tarball
+  kuutorvaja.xen.xen_image:
+    name: web1
+    dist: bookworm
+    install_method: tar
+    install_source: /srv/xenlab/guest-bookworm.tar
+    dir: /srv/xen
+    size: 2G
+    memory: 256M
+    dhcp: true
+    bridge: xenbr0
+    authorized_keys:
+      - "{{ lookup('ansible.builtin.file', 'files/admin.pub') }}"
+
+- name: The seed's guest (DIGEST section 4)
+  kuutorvaja.xen.xen_image:
+    name: xen.loomaaed.tartu.ee
+    dist: etch
+    dir: /data
+    size: 4G
+    memory: 512M
+    swap: 1024M
+    fs: ext3
+    image: full
+    kernel: /boot/vmlinuz-2.6.18-6-xen-686
+    mirror: http://ftp.aso.ee/debian/
+    ip: [172.16.92.2]
+    gateway: 172.16.92.128
+    netmask: 255.255.255.0
+
+- name: Delete a guest (config, autostart link and disks)
+  kuutorvaja.xen.xen_image:
+    name: web1
+    dir: /srv/xen
+    state: absent
+"""
+
+RETURN = r"""
+config:
+  description: Path of the guest config.
+  returned: always
+  type: str
+  sample: /etc/xen/web1.cfg
+disks:
+  description: Disk paths, root disk first.
+  returned: always
+  type: list
+  elements: str
+  sample: [/srv/xen/domains/web1/disk.img, /srv/xen/domains/web1/swap.img]
+mac:
+  description: The guest NIC's MAC address (lower-case).
+  returned: always
+  type: str
+  sample: "00:16:3e:2c:7e:ef"
+ip:
+  description: The first static address, or C(dhcp).
+  returned: always
+  type: str
+  sample: dhcp
+rebuilt:
+  description: True when an existing or partial guest was (or in check mode would be) rebuilt.
+  returned: state=present
+  type: bool
+status:
+  description: What was found before acting - C(present), C(absent), C(partial) or C(interrupted).
+  returned: state=present
+  type: str
+command:
+  description: The xen-create-image argv that ran (or would run). Holds no secret.
+  returned: when a build ran or would run
+  type: list
+  elements: str
+summary:
+  description: xen-tools' "Installation Summary" (hostname, distribution, mac, ip, ssh_fingerprints); never the password.
+  returned: when a build ran
+  type: dict
+removed:
+  description: Paths removed (or to be removed in check mode).
+  returned: state=absent
+  type: list
+  elements: str
+results:
+  description: With O(guests), one result per guest (the keys above plus C(name) and C(changed)).
+  returned: when O(guests) is given
+  type: list
+  elements: dict
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.command import CommandError, CommandRunner
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_common import (
+    GuestError,
+    guest_items,
+    run_for_guests,
+    running_guests,
+)
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_fs import run_operations
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.xen_tools import ImageManager, spec_from_params
+
+ITEM_SPEC = dict(
+    name=dict(type="str", required=True, aliases=["hostname"]),
+    state=dict(type="str", choices=["present", "absent"], default="present"),
+    dist=dict(type="str"),
+    install_method=dict(type="str", choices=["debootstrap", "cdebootstrap", "tar", "copy", "rinse"], default="debootstrap"),
+    install_source=dict(type="path"),
+    mirror=dict(type="str"),
+    arch=dict(type="str"),
+    dir=dict(type="path"),
+    lvm=dict(type="str"),
+    size=dict(type="str", default="4G"),
+    swap=dict(type="str", default="128M"),
+    noswap=dict(type="bool", default=False),
+    fs=dict(type="str", choices=["ext2", "ext3", "ext4", "xfs", "btrfs"], default="ext4"),
+    image=dict(type="str", choices=["sparse", "full"], default="sparse"),
+    memory=dict(type="str", default="256M"),
+    vcpus=dict(type="int", default=1),
+    dhcp=dict(type="bool", default=False),
+    ip=dict(type="list", elements="str"),
+    gateway=dict(type="str"),
+    netmask=dict(type="str"),
+    nameserver=dict(type="list", elements="str"),
+    mac=dict(type="str"),
+    bridge=dict(type="str"),
+    pygrub=dict(type="bool", default=True),
+    kernel=dict(type="path"),
+    initrd=dict(type="path"),
+    roles=dict(type="list", elements="str"),
+    config_dir=dict(type="path", default="/etc/xen"),
+    authorized_keys=dict(type="list", elements="str", no_log=False),
+    root_password_hash=dict(type="str", no_log=True),
+    force=dict(type="bool", default=False),
+)
+ITEM_CONSTRAINTS = dict(
+    required_if=[("state", "present", ("dist",))],
+    required_one_of=[("dir", "lvm")],
+    mutually_exclusive=[("dir", "lvm")],
+)
+ARGUMENT_SPEC = dict(
+    ITEM_SPEC,
+    name=dict(type="str", aliases=["hostname"]),
+    guests=dict(type="list", elements="dict"),
+    toolstack=dict(type="str", choices=["auto", "xl", "xm"], default="auto"),
+)
+
+
+def post_install_ops(params):
+    """Offline file operations that put SSH keys and the root password into a new guest."""
+    ops = []
+    if params.get("authorized_keys"):
+        ops.append(dict(action="directory", path="/root/.ssh", mode="0700", owner=0, group=0))
+        ops.append(dict(action="write", path="/root/.ssh/authorized_keys", mode="0600", owner=0, group=0,
+                        content="".join(k.strip() + "\n" for k in params["authorized_keys"])))
+    if params.get("root_password_hash"):
+        ops.append(dict(action="password", user="root", password_hash=params["root_password_hash"]))
+    return ops
+
+
+def main():
+    """Build or delete one guest image, or each of ``guests``."""
+    module = AnsibleModule(
+        argument_spec=ARGUMENT_SPEC,
+        mutually_exclusive=[("name", "guests")],
+        required_one_of=[("name", "guests")],
+        supports_check_mode=True,
+    )
+    runner = CommandRunner(module)
+    try:
+        items = guest_items(module, ITEM_SPEC, **ITEM_CONSTRAINTS)
+        specs = {p["name"]: spec_from_params(p, for_delete=p["state"] == "absent") for p in items}
+        manager = ImageManager(module, runner, running_guests(module, runner, module.params["toolstack"]))
+    except (GuestError, CommandError) as exc:
+        module.fail_json(msg=str(exc))
+
+    def apply(params):
+        spec = specs[params["name"]]
+        if params["state"] == "absent":
+            return manager.ensure_absent(spec)
+        ops = post_install_ops(params)
+
+        def post_install(built):
+            run_operations(runner, built.disk_paths[0], ops)
+
+        return manager.ensure_present(spec, force=params["force"], post_install=post_install if ops else None)
+
+    run_for_guests(module, items, apply)
+
+
+if __name__ == "__main__":
+    main()

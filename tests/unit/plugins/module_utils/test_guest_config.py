@@ -1,0 +1,161 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) kuutorvaja.xen contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Guest configs from structured settings: the seed's configs as golden output."""
+
+from __future__ import annotations
+
+import types
+
+import pytest
+
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_common import GuestError
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_config import (
+    HEADER,
+    GuestConfigFile,
+    build_settings,
+    canonical,
+    render_guest_config,
+)
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.xen_cfg import parse_xen_cfg
+
+from ...conftest import fixture_text
+
+SEED_PV = dict(
+    name="xen.loomaaed.tartu.ee", type="pv",
+    kernel="/boot/vmlinuz-2.6.18-6-xen-i386", ramdisk="/boot/initrd.img-2.6.18-6-xen-i386", root="/dev/sda1 ro",
+    memory="1024M",
+    disks=[{"target": "/data/domains/xen.loomaaed.tartu.ee/disk.img", "vdev": "sda1"},
+           {"target": "/data/domains/xen.loomaaed.tartu.ee/swap.img", "vdev": "sda2"}],
+    vifs=[{"mac": "00:16:3e:2c:7e:ef"}],
+)
+SEED_HVM = dict(
+    name="full-virt", type="hvm", hvm_style="legacy",
+    hvmloader="/usr/lib/xen-3.0.3-1/boot/hvmloader", device_model="/usr/lib/xen-3.0.3-1/bin/qemu-dm",
+    memory="2048", vcpus=1, boot="d", vnc=True,
+    disks=[{"target": "/data/zones/domains/full-virt/disk.img", "vdev": "ioemu:hda"},
+           {"target": "/data/images/debian-40r0-i386-CD-1.iso", "vdev": "hdc:cdrom", "mode": "r"}],
+    vifs=[{"mac": "00:16:3E:3A:8E:7A", "type": "ioemu", "bridge": "xenbr2"}],
+)
+
+
+def test_seed_pv_config_is_reproduced_byte_for_byte():
+    """DIGEST section 4: equal to the seed's config in canonical layout, header aside."""
+    text = render_guest_config(build_settings(SEED_PV), "pv")
+    assert text.startswith(HEADER)
+    assert text[len(HEADER):] == fixture_text("seed/section4-pv.canonical.cfg")
+    assert parse_xen_cfg(text) == parse_xen_cfg(fixture_text("seed/section4-pv.cfg"))
+
+
+def test_seed_hvm_config_legacy_style():
+    """DIGEST section 9: the seed's settings, plus vnclisten (the seed set it in xend-config.sxp)."""
+    ours = parse_xen_cfg(render_guest_config(build_settings(SEED_HVM), "hvm"))
+    seed = parse_xen_cfg(fixture_text("seed/section9-hvm.cfg"))
+    assert ours.pop("vnclisten") == "127.0.0.1"
+    assert canonical(ours) == canonical(seed)
+    # Only the spaces after the vif's commas differ (xl's parser wants none).
+    assert ours["vif"] == ["mac=00:16:3E:3A:8E:7A,type=ioemu,bridge=xenbr2"]
+    assert list(ours) == list(seed)
+
+
+def test_hvm_current_style_and_pae():
+    settings = build_settings(dict(SEED_HVM, hvm_style="current", pae=True, boot="dc"))
+    assert settings["type"] == "hvm"
+    assert "builder" not in settings and "device_model" not in settings and "kernel" not in settings
+    assert settings["pae"] == 1 and settings["boot"] == "dc"
+
+
+def test_pygrub_with_one_partitioned_image():
+    """DIGEST section 10: Red Hat's layout, one os.img holding partitions, booted by pygrub."""
+    settings = build_settings(dict(name="domU-1", type="pygrub", memory="3072M",
+                                   disks=[{"target": "/data/domains/domU-1/os.img", "vdev": "xvda"}],
+                                   vifs=[{"bridge": "xenbr0"}]))
+    assert settings == {"name": "domU-1", "bootloader": "pygrub", "memory": "3072",
+                        "disk": ["file:/data/domains/domU-1/os.img,xvda,w"], "vif": ["bridge=xenbr0"], "vcpus": "1"}
+
+
+def test_phy_prefix_for_block_devices():
+    settings = build_settings(dict(SEED_PV, disks=[{"target": "/dev/vg0/web1-disk", "vdev": "xvda2"}]))
+    assert settings["disk"] == ["phy:/dev/vg0/web1-disk,xvda2,w"]
+
+
+def test_recorded_xen_tools_config_equals_the_structured_one():
+    """The config xen-tools wrote on the lab (fixture) compares equal: no rewrite on the first role run."""
+    recorded = parse_xen_cfg(fixture_text("xen-4.17/test1.cfg"))
+    ours = build_settings(dict(
+        name="test1", type="pygrub", memory="256M", root="/dev/xvda2 ro",
+        disks=[{"target": "/srv/xen/domains/test1/disk.img", "vdev": "xvda2"},
+               {"target": "/srv/xen/domains/test1/swap.img", "vdev": "xvda1"}],
+        vifs=[{"mac": "00:16:3e:78:5d:6a", "bridge": "xenbr0"}],
+        on_poweroff="destroy", on_reboot="restart", on_crash="restart", settings={"dhcp": "dhcp"}))
+    assert canonical(ours) == canonical(recorded)
+
+
+@pytest.mark.parametrize("changes, message", [
+    (dict(name="a;b"), "not a valid guest name"),
+    (dict(type="pv", kernel=None), "needs kernel"),
+    (dict(memory=None), "memory is required"),
+    (dict(disks=[]), "at least one disk"),
+    (dict(disks=[{"target": "relative.img", "vdev": "xvda"}]), "absolute path"),
+    (dict(disks=[{"target": "/a,b.img", "vdev": "xvda"}]), "without commas"),
+    (dict(disks=[{"target": "/a.img", "vdev": "xvda;1"}]), "not a virtual device"),
+    (dict(disks=[{"target": "/a.img", "vdev": "xvda", "mode": "rw"}]), "mode="),
+    (dict(vifs=[{"mac": "01:16:3e:00:00:01"}]), "multicast"),
+    (dict(vifs=[{"bridge": "br0'"}]), "may not hold"),
+    (dict(vifs=[{"colour": "blue"}]), "unknown keys"),
+    (dict(settings={"memory": "2"}), "conflicts"),
+    (dict(type="hvm", boot="x"), "boot="),
+    (dict(type="hvm", hvm_style="ancient"), "hvm_style="),
+])
+def test_bad_settings_refused(changes, message):
+    with pytest.raises(GuestError, match=message):
+        build_settings(dict(SEED_PV, **changes))
+
+
+def test_canonical_ignores_quotes_spacing_and_mac_case():
+    a = parse_xen_cfg("memory = 256\nvif = [ 'mac=00:16:3E:AA:BB:CC, bridge=xenbr0' ]\n")
+    b = parse_xen_cfg("memory = '256'\nvif = [\"bridge=xenbr0,mac=00:16:3e:aa:bb:cc\"]\n")
+    assert canonical(a) == canonical(b)
+    assert canonical(a) != canonical(parse_xen_cfg("memory = 512\nvif = [ 'mac=00:16:3E:AA:BB:CC, bridge=xenbr0' ]\n"))
+
+
+def _module(check_mode=False):
+    moved = []
+
+    def atomic_move(src, dest):
+        import os
+        os.rename(src, dest)
+        moved.append(dest)
+
+    return types.SimpleNamespace(check_mode=check_mode, atomic_move=atomic_move, warn=lambda msg: None, moved=moved)
+
+
+def test_config_file_write_then_unchanged_then_restart_required(tmp_path):
+    path = str(tmp_path / "web1.cfg")
+    settings = build_settings(dict(SEED_PV, name="web1"))
+    module = _module()
+    first = GuestConfigFile(module, path).ensure(settings, "pv", running=False)
+    assert first["changed"] and not first["restart_required"]
+    assert first["diff"]["before"] == "" and first["diff"]["after"].startswith(HEADER)
+    assert module.moved == [path]
+    again = GuestConfigFile(module, path).ensure(settings, "pv", running=True)
+    assert not again["changed"] and not again["restart_required"]
+    bigger = build_settings(dict(SEED_PV, name="web1", memory="2048M"))
+    changed = GuestConfigFile(module, path).ensure(bigger, "pv", running=True)
+    assert changed["changed"] and changed["restart_required"]
+    assert "memory  = '2048'" in open(path).read()
+
+
+def test_check_mode_writes_nothing(tmp_path):
+    path = tmp_path / "web1.cfg"
+    result = GuestConfigFile(_module(check_mode=True), str(path)).ensure(build_settings(dict(SEED_PV, name="web1")), "pv", False)
+    assert result["changed"] and not path.exists()
+
+
+def test_remove_refused_while_running(tmp_path):
+    path = tmp_path / "web1.cfg"
+    path.write_text("name = 'web1'\n")
+    with pytest.raises(GuestError, match="running"):
+        GuestConfigFile(_module(), str(path)).remove(running=True)
+    assert GuestConfigFile(_module(), str(path)).remove(running=False)["changed"]
+    assert not path.exists()

@@ -1,0 +1,149 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) kuutorvaja.xen contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""xen-create-image argv building, summary parsing, validation and redaction."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.kuutorvaja.xen.plugins.module_utils import xen_tools
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_common import GuestError
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.xen_tools import (
+    build_create_argv,
+    check_host,
+    parse_summary,
+    read_log_tail,
+    redact,
+    spec_from_params,
+)
+
+from ...conftest import FIXTURES, fixture_text
+
+BASE = dict(name="test1", dist="bookworm", install_method="tar", install_source="/srv/xenlab/guest-bookworm.tar",
+            dir="/srv/xen", size="2G", dhcp=True, bridge="xenbr0")
+
+
+def spec(**changes):
+    params = dict(BASE)
+    params.update(changes)
+    return spec_from_params(params)
+
+
+def test_argv_for_the_lab_guest():
+    argv = build_create_argv(spec(mac="00:16:3E:78:5D:6A"))
+    assert argv == [
+        "xen-create-image", "--hostname=test1", "--dist=bookworm", "--install-method=tar",
+        "--install-source=/srv/xenlab/guest-bookworm.tar", "--dir=/srv/xen", "--size=2048M", "--memory=256M",
+        "--vcpus=1", "--swap=128M", "--fs=ext4", "--image=sparse", "--dhcp", "--mac=00:16:3e:78:5d:6a",
+        "--bridge=xenbr0", "--pygrub", "--output=/etc/xen", "--extension=.cfg", "--nopasswd", "--genpass=0",
+        "--noboot", "--nohosts", "--noaccounts", "--nokeep", "--verbose",
+    ]
+
+
+def test_argv_for_the_seed_guest():
+    """DIGEST section 4: xen-tools.conf values and the command line, as options."""
+    argv = build_create_argv(spec_from_params(dict(
+        name="xen.loomaaed.tartu.ee", dist="etch", dir="/data", size="4Gb", memory="512Mb", swap="1024Mb",
+        fs="ext3", image="full", kernel="/boot/vmlinuz-2.6.18-6-xen-686", mirror="http://ftp.aso.ee/debian/",
+        ip=["172.16.92.2"], gateway="172.16.92.128", netmask="255.255.255.0")), force=True)
+    assert "--hostname=xen.loomaaed.tartu.ee" in argv
+    assert argv[argv.index("--dir=/data") + 1:argv.index("--fs=ext3")] == [
+        "--size=4096M", "--memory=512M", "--vcpus=1", "--swap=1024M"]
+    for expected in ("--image=full", "--ip=172.16.92.2", "--gateway=172.16.92.128", "--netmask=255.255.255.0",
+                     "--nopygrub", "--kernel=/boot/vmlinuz-2.6.18-6-xen-686", "--mirror=http://ftp.aso.ee/debian/",
+                     "--force"):
+        assert expected in argv
+    assert "--dhcp" not in argv and "--pygrub" not in argv
+
+
+def test_argv_never_holds_a_password_and_never_prompts():
+    argv = build_create_argv(spec())
+    assert not any(a.startswith("--password") or a == "--passwd" for a in argv)
+    assert "--nopasswd" in argv and "--genpass=0" in argv
+
+
+def test_mac_is_derived_when_not_given_and_stable():
+    assert spec().mac == spec().mac == xen_tools.derive_mac("test1")
+
+
+def test_paths_for_dir_and_lvm():
+    assert spec().config_path == "/etc/xen/test1.cfg"
+    assert spec().disk_paths == ["/srv/xen/domains/test1/disk.img", "/srv/xen/domains/test1/swap.img"]
+    assert spec(noswap=True).disk_paths == ["/srv/xen/domains/test1/disk.img"]
+    lvm = spec(dir=None, lvm="vg0")
+    assert lvm.disk_paths == ["/dev/vg0/test1-disk", "/dev/vg0/test1-swap"]
+    assert lvm.domain_dir is None
+    assert "--lvm=vg0" in build_create_argv(lvm)
+
+
+@pytest.mark.parametrize("changes, message", [
+    (dict(name="bad;name"), "not a valid guest name"),
+    (dict(dist="../etc"), "not a distribution name"),
+    (dict(dir=None), "exactly one of dir"),
+    (dict(lvm="vg0"), "exactly one of dir"),
+    (dict(dir="relative"), "absolute path"),
+    (dict(install_source=None), "needs install_source"),
+    (dict(mac="01:00:5e:00:00:01"), "multicast"),
+    (dict(dhcp=False), "dhcp: true or an ip"),
+    (dict(ip=["10.0.0.2"]), "either dhcp"),
+    (dict(dhcp=False, ip=["10.0.0.300"]), "not an IPv4"),
+    (dict(fs="xfs"), "pygrub"),
+    (dict(fs="reiserfs"), "fs="),
+    (dict(size="huge"), "size="),
+    (dict(bridge="br0;x"), "bridge="),
+    (dict(vcpus=0), "vcpus"),
+    (dict(install_method="netboot"), "install_method="),
+])
+def test_bad_input_is_refused_naming_the_option(changes, message):
+    with pytest.raises(GuestError, match=message):
+        spec(**changes)
+
+
+def test_delete_needs_only_the_location():
+    found = spec_from_params(dict(name="test1", dir="/srv/xen"), for_delete=True)
+    assert found.disk_paths[0] == "/srv/xen/domains/test1/disk.img"
+
+
+def test_check_host_refuses_unknown_dist_and_missing_bridge():
+    with pytest.raises(GuestError, match="dist='bookworm' is not known to xen-tools"):
+        check_host(spec(), exists=lambda p: True, isdir=lambda p: False)
+    with pytest.raises(GuestError, match="bridge=xenbr0 does not exist"):
+        check_host(spec(), exists=lambda p: True, isdir=lambda p: "xenbr0" not in p)
+    with pytest.raises(GuestError, match="install_source=/srv/xenlab/guest-bookworm.tar does not exist"):
+        check_host(spec(), exists=lambda p: False, isdir=lambda p: True)
+    check_host(spec(), exists=lambda p: True, isdir=lambda p: True)
+
+
+def test_parse_summary_of_a_tar_install():
+    summary = parse_summary(fixture_text("xen-tools/create-tar-dhcp.stdout"))
+    assert summary == {
+        "hostname": "test1",
+        "distribution": "bookworm",
+        "mac": "00:16:3e:78:5d:6a",
+        "ip": "dynamic",
+        "ssh_fingerprints": {
+            "ED25519": "SHA256:Q2nUvJq2QzVb0p0m3m4ZlW0Zb5q7o3cXbJmF1d2mY4E",
+            "RSA": "SHA256:3bq9b8Yb1bqQm9r0vVY6Vt5sWcW3yO2G8x9nF0tq9Cw",
+        },
+    }
+
+
+def test_parse_summary_static_ips_and_password_never_returned():
+    text = ("Installation Summary\n---------------------\nHostname        :  web1\nMAC Address     :  00:16:3E:00:00:01\n"
+            "IP Address(es)  :  10.0.0.2 10.0.0.3 \nRoot Password   :  s3cret\n")
+    summary = parse_summary(text)
+    assert summary["ip"] == ["10.0.0.2", "10.0.0.3"]
+    assert "s3cret" not in repr(summary)
+
+
+def test_no_summary_on_failure():
+    assert parse_summary(fixture_text("xen-tools/create-config-exists.stdout")) == {}
+
+
+def test_log_tail_is_redacted():
+    tail = read_log_tail("test1-failed", log_dir=FIXTURES + "/xen-tools")
+    assert "System installation failed: /bin/ls missing." in tail
+    assert "hunter2" not in tail
+    assert "may contain a password" in tail
+    assert "hunter2" not in redact("--password=hunter2")

@@ -1,0 +1,44 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) kuutorvaja.xen contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""kuutorvaja.xen.xen_guest_files through main(): refusals before anything is mounted.
+
+The attach/mount/always-unmount sequence is tested in module_utils/test_guest_fs.py;
+real loop mounts are proven by tests/integration/offline_local.yml.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.kuutorvaja.xen.plugins.modules import xen_guest_files
+
+from ...conftest import fixture_text
+from ..module_utils.test_disk_image import ext_head
+
+XL_TEST1 = (["xl", "list"], 0, fixture_text("xen-4.17/xl-list-running.txt"))
+
+
+def image(tmp_path):
+    path = tmp_path / "disk.img"
+    with open(path, "wb") as handle:
+        handle.write(ext_head())
+        handle.truncate(64 << 20)
+    return str(path)
+
+
+def test_running_guest_is_not_mounted(module_harness, tmp_path):
+    result = module_harness(xen_guest_files.main, dict(name="test1", image=image(tmp_path),
+                                                       operations=[{"action": "read", "path": "/etc/hostname"}]), [XL_TEST1])
+    assert result["failed"] and "refusing to mount its disk" in result["msg"]
+    result["_script"].assert_done()
+
+
+def test_missing_password_hash_refused_by_the_spec(module_harness, tmp_path):
+    result = module_harness(xen_guest_files.main, dict(name="web1", image=image(tmp_path),
+                                                       operations=[{"action": "password"}]), [])
+    assert result["failed"] and "password_hash" in result["msg"]
+
+
+def test_move_needs_dest(module_harness, tmp_path):
+    result = module_harness(xen_guest_files.main, dict(name="web1", image=image(tmp_path),
+                                                       operations=[{"action": "move", "path": "/lib/tls"}]), [])
+    assert result["failed"] and "dest" in result["msg"]
