@@ -60,7 +60,7 @@ sanity: venv
 build: venv
 	@rm -rf .cache/build && mkdir -p .cache/build
 	$(VENV)/bin/ansible-galaxy collection build --output-path .cache/build --force .
-	$(VENV)/bin/ansible-galaxy collection install -p .cache/build/installed .cache/build/kuutorvaja-xen-*.tar.gz
+	$(VENV)/bin/ansible-galaxy collection install --force -p .cache/build/installed .cache/build/kuutorvaja-xen-*.tar.gz
 	@if tar -tzf .cache/build/kuutorvaja-xen-*.tar.gz | grep -E '(^|/)(\.cache|\.venv|tests/output|__pycache__|\.pytest_cache|lab|\.ci)/'; then \
 	  echo "build: debris in the collection tarball" >&2; exit 1; fi
 	@echo "build: $$(tar -tzf .cache/build/kuutorvaja-xen-*.tar.gz | wc -l) files, no debris"
