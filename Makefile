@@ -20,7 +20,7 @@ all: test
 test: check molecule lab-test
 
 # Everything that needs no container and no hypervisor.
-check: lint units docs sanity build guests-local
+check: lint units docs sanity build guests-local bad-input-local
 
 $(VENV)/.installed: tests/requirements.txt
 	python3 -m venv $(VENV)

@@ -98,6 +98,9 @@ class XenDomain:
             self.module.fail_json(msg="shutdown_timeout must be a positive number of seconds, got %d" % params["shutdown_timeout"])
         if not os.path.isabs(self.config):
             self.module.fail_json(msg="config must be an absolute path, got %r" % self.config)
+        if ".." in self.config.split("/"):
+            # The autostart link points here: it must not climb out of the config directory.
+            self.module.fail_json(msg="config=%r must be an absolute path without '..' components" % self.config)
         needs_config = params["state"] in NEEDS_CONFIG or params["autostart"]
         if needs_config and not os.path.isfile(self.config):
             what = "state=%s" % params["state"] if params["state"] in NEEDS_CONFIG else "autostart=true"

@@ -10,6 +10,7 @@ runs, so every guest module refuses bad input with the same clear message.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 
 # Xen's own OUI; xen-tools and xl use it for generated MACs.
@@ -36,6 +37,13 @@ def validate_guest_name(name, option="name"):
             "(an RFC 1123 host name, at most 253 characters)" % (option, name)
         )
     return name
+
+
+def validate_abs_path(path, option):
+    """Return ``path`` if it is absolute and has no ``..`` component (so it cannot leave its directory)."""
+    if not isinstance(path, str) or not os.path.isabs(path) or ".." in path.split("/"):
+        raise GuestError("%s=%r must be an absolute path without '..' components" % (option, path))
+    return path
 
 
 def normalize_mac(mac, option="mac"):

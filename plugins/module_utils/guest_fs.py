@@ -14,6 +14,7 @@ following a symlink out of the guest's root.
 from __future__ import annotations
 
 import os
+import re
 import stat
 import tempfile
 import time
@@ -351,8 +352,21 @@ class FileOps:
         return found
 
 
+def validate_operations(operations):
+    """Refuse operations whose paths are not absolute or whose mode is not octal, before anything is mounted."""
+    for index, op in enumerate(operations):
+        for key in ("path", "dest"):
+            value = op.get(key)
+            if value is not None and (not isinstance(value, str) or not value.startswith("/")):
+                raise GuestError("operations[%d].%s=%r must be absolute (a path inside the guest)" % (index, key, value))
+        mode = op.get("mode")
+        if mode is not None and not re.match(r"^0?[0-7]{3,4}$", str(mode)):
+            raise GuestError("operations[%d].mode=%r must be an octal string such as '0644'" % (index, mode))
+
+
 def run_operations(runner, image, operations, partition=None, check_mode=False):
-    """Mount ``image``, apply ``operations`` in order, always unmount; return (results, diff, facts)."""
+    """Validate ``operations``, mount ``image``, apply them in order, always unmount; return (results, diff, facts)."""
+    validate_operations(operations)
     read_only = check_mode or all(op["action"] in READ_ONLY_OPS for op in operations)
     with GuestMount(runner, image, partition=partition, read_only=read_only) as mount:
         ops = FileOps(mount.mountpoint, check_mode=check_mode)

@@ -25,6 +25,7 @@ from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_common import
     normalize_mac,
     refuse_if_running,
     size_mib,
+    validate_abs_path,
     validate_guest_name,
 )
 
@@ -110,6 +111,16 @@ def _ipv4(value, option):
         raise GuestError("%s=%r is not an IPv4 address" % (option, value))
 
 
+def _netmask(value, option="netmask"):
+    """A dotted IPv4 netmask (contiguous ones, then zeros)."""
+    mask = _ipv4(value, option)
+    bits = int(ipaddress.IPv4Address(mask))
+    inverted = ~bits & 0xFFFFFFFF
+    if inverted & (inverted + 1):
+        raise GuestError("%s=%r is not a netmask (ones then zeros, e.g. 255.255.255.0)" % (option, value))
+    return mask
+
+
 def spec_from_params(params, for_delete=False):
     """Build a :class:`XenImageSpec` from module parameters, refusing bad input.
 
@@ -127,6 +138,8 @@ def spec_from_params(params, for_delete=False):
         raise GuestError("dir=%r must be an absolute path" % params["dir"])
     if params.get("lvm") and not re.match(r"^[A-Za-z0-9+_.-]+$", params["lvm"]):
         raise GuestError("lvm=%r is not a volume group name" % params["lvm"])
+    if params.get("config_dir"):
+        validate_abs_path(params["config_dir"], "config_dir")
     dist = params.get("dist") or ""
     if not re.match(r"^[a-z0-9][a-z0-9.-]*$", dist):
         raise GuestError("dist=%r is not a distribution name (e.g. bookworm)" % dist)
@@ -181,7 +194,7 @@ def spec_from_params(params, for_delete=False):
         dhcp=dhcp,
         ip=ips,
         gateway=_ipv4(params["gateway"], "gateway") if params.get("gateway") else None,
-        netmask=_ipv4(params["netmask"], "netmask") if params.get("netmask") else None,
+        netmask=_netmask(params["netmask"]) if params.get("netmask") else None,
         nameserver=[_ipv4(n, "nameserver") for n in (params.get("nameserver") or [])],
         mac=mac,
         bridge=bridge,
@@ -195,24 +208,31 @@ def spec_from_params(params, for_delete=False):
 
 
 def check_host(spec, exists=os.path.exists, isdir=os.path.isdir):
-    """Refuse a spec the dom0 cannot build: unknown dist, missing bridge or sources."""
+    """Refuse a spec the dom0 cannot build: unknown dist, missing bridge or sources.
+
+    Every problem is named in one message, so a fix for one does not just
+    reveal the next.
+    """
+    problems = []
     if not isdir(os.path.join(XEN_TOOLS_SHARE, spec.dist + ".d")):
-        raise GuestError(
+        problems.append(
             "dist=%r is not known to xen-tools on this host (no %s/%s.d); "
             "pick one of the names in %s" % (spec.dist, XEN_TOOLS_SHARE, spec.dist, XEN_TOOLS_SHARE)
         )
     if spec.bridge and not isdir("/sys/class/net/%s/bridge" % spec.bridge):
-        raise GuestError("bridge=%s does not exist on this host (no /sys/class/net/%s/bridge)" % (spec.bridge, spec.bridge))
+        problems.append("bridge=%s does not exist on this host (no /sys/class/net/%s/bridge)" % (spec.bridge, spec.bridge))
     if spec.install_method == "tar" and not exists(spec.install_source):
-        raise GuestError("install_source=%s does not exist" % spec.install_source)
+        problems.append("install_source=%s does not exist" % spec.install_source)
     if spec.install_method == "copy" and not isdir(spec.install_source):
-        raise GuestError("install_source=%s is not a directory" % spec.install_source)
+        problems.append("install_source=%s is not a directory" % spec.install_source)
     for option in ("kernel", "initrd"):
         path = getattr(spec, option)
         if path and not exists(path):
-            raise GuestError("%s=%s does not exist on this host" % (option, path))
+            problems.append("%s=%s does not exist on this host" % (option, path))
     if spec.dir and not isdir(spec.dir):
-        raise GuestError("dir=%s does not exist on this host" % spec.dir)
+        problems.append("dir=%s does not exist on this host" % spec.dir)
+    if problems:
+        raise GuestError("; ".join(problems))
 
 
 def build_create_argv(spec, force=False):

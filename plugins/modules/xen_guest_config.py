@@ -230,6 +230,7 @@ from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_common import
     guest_items,
     run_for_guests,
     running_guests,
+    validate_abs_path,
     validate_guest_name,
 )
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_config import GuestConfigFile, build_settings
@@ -280,6 +281,9 @@ def main():
     )
     try:
         items = guest_items(module, ITEM_SPEC, required_if=[("state", "present", ("memory", "disks"))])
+        for params in items:
+            if params["path"] is not None:
+                validate_abs_path(params["path"], "path")
         wanted = {p["name"]: build_settings(p) if p["state"] == "present" else validate_guest_name(p["name"]) for p in items}
         domains = running_guests(module, CommandRunner(module), module.params["toolstack"])
     except (GuestError, CommandError) as exc:

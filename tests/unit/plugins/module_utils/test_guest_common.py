@@ -14,6 +14,7 @@ from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_common import
     parse_size,
     refuse_if_running,
     size_mib,
+    validate_abs_path,
     validate_guest_name,
 )
 
@@ -78,3 +79,13 @@ def test_refuse_if_running():
     refuse_if_running("web1", {"Domain-0"}, "grow its disk")
     with pytest.raises(GuestError, match="guest web1 is running.*grow its disk"):
         refuse_if_running("web1", {"Domain-0", "web1"}, "grow its disk")
+
+
+@pytest.mark.parametrize("path", ["xen/test1.cfg", "/etc/xen/../passwd", "/etc/xen/..", "", None])
+def test_paths_that_can_leave_their_directory_are_refused(path):
+    with pytest.raises(GuestError, match="cfg=.* must be an absolute path without '..' components"):
+        validate_abs_path(path, "cfg")
+
+
+def test_plain_absolute_path_accepted():
+    assert validate_abs_path("/etc/xen/web..1.cfg", "cfg") == "/etc/xen/web..1.cfg"

@@ -11,7 +11,7 @@ import pytest
 
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.command import CommandError
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_common import GuestError
-from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_fs import FileOps, GuestMount, resolve_in_root
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_fs import FileOps, GuestMount, resolve_in_root, run_operations
 
 from .test_disk_image import ext_head, mbr_head
 
@@ -203,3 +203,19 @@ def test_already_attached_image_refused(tmp_path):
     with pytest.raises(GuestError, match="already attached"):
         with GuestMount(runner, img):
             pass
+
+
+@pytest.mark.parametrize("op, message", [
+    ({"action": "write", "path": "etc/motd", "content": "hi"}, "operations[0].path='etc/motd' must be absolute"),
+    ({"action": "move", "path": "/etc/motd", "dest": "motd.old"}, "operations[0].dest='motd.old' must be absolute"),
+    ({"action": "directory", "path": "/srv", "mode": "999"}, "operations[0].mode='999' must be an octal string"),
+])
+def test_bad_operations_refused_before_mounting(op, message):
+    """Nothing is run (the runner would fail the test) for operations that cannot work."""
+    class NoRunner:
+        def run(self, argv, **kwargs):
+            raise AssertionError("ran %r" % (argv,))
+
+    with pytest.raises(GuestError) as raised:
+        run_operations(NoRunner(), "/nonexistent.img", [op])
+    assert message in str(raised.value)

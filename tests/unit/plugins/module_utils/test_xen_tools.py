@@ -115,6 +115,33 @@ def test_check_host_refuses_unknown_dist_and_missing_bridge():
     check_host(spec(), exists=lambda p: True, isdir=lambda p: True)
 
 
+def test_check_host_names_every_problem_at_once():
+    with pytest.raises(GuestError) as raised:
+        check_host(spec(install_method="debootstrap", install_source=None, kernel="/boot/vmlinuz-x", pygrub=False),
+                   exists=lambda p: False, isdir=lambda p: False)
+    message = str(raised.value)
+    for part in ("dist='bookworm' is not known", "bridge=xenbr0 does not exist", "kernel=/boot/vmlinuz-x does not exist",
+                 "dir=/srv/xen does not exist"):
+        assert part in message
+
+
+@pytest.mark.parametrize("netmask", ["255.0.255.0", "0.255.255.255", "255.255.255.253"])
+def test_netmask_that_is_not_a_mask_is_refused(netmask):
+    with pytest.raises(GuestError, match="netmask=.* is not a netmask"):
+        spec(dhcp=False, ip=["10.0.0.3"], netmask=netmask)
+
+
+@pytest.mark.parametrize("netmask", ["255.255.255.0", "255.255.0.0", "0.0.0.0", "255.255.255.255"])
+def test_netmasks_accepted(netmask):
+    assert spec(dhcp=False, ip=["10.0.0.3"], netmask=netmask).netmask == netmask
+
+
+@pytest.mark.parametrize("config_dir", ["etc/xen", "/etc/xen/../tmp"])
+def test_config_dir_must_stay_put(config_dir):
+    with pytest.raises(GuestError, match="config_dir=.* must be an absolute path without '..'"):
+        spec(config_dir=config_dir)
+
+
 def test_parse_summary_of_a_tar_install():
     summary = parse_summary(fixture_text("xen-tools/create-tar-dhcp.stdout"))
     assert summary == {

@@ -60,6 +60,17 @@ def test_bad_mac_refused_and_nothing_written(module_harness, tmp_path):
     assert not (tmp_path / "test1.cfg").exists()
 
 
+def test_path_climbing_out_of_its_directory_refused(module_harness, tmp_path):
+    """A config path with '..' could name any file (e.g. /etc/xen/../passwd): refused for present and absent."""
+    victim = tmp_path / "victim"
+    victim.write_text("keep me\n")
+    for state in ("present", "absent"):
+        path = str(tmp_path / "etc-xen" / ".." / "victim")
+        result = module_harness(xen_guest_config.main, args(tmp_path, path=path, state=state), [])
+        assert result["failed"] and "path=" in result["msg"] and "without '..'" in result["msg"]
+    assert victim.read_text() == "keep me\n"
+
+
 def test_absent_refused_while_running(module_harness, tmp_path):
     (tmp_path / "test1.cfg").write_text(fixture_text("xen-4.17/test1.cfg"))
     result = module_harness(xen_guest_config.main, dict(name="test1", path=str(tmp_path / "test1.cfg"), state="absent"), [XL_TEST1])
