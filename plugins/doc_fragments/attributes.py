@@ -1,7 +1,10 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) kuutorvaja.xen contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Descriptions of the standard module attributes; modules state only ``support`` and ``details``."""
+"""Descriptions of the standard module attributes; modules state only ``support`` and ``details``.
+
+``platform`` is the same for every module of this collection (a Xen dom0), so its fragment holds all of it.
+"""
 
 from __future__ import annotations
 
@@ -23,5 +26,8 @@ options: {}
 attributes:
   platform:
     description: Target OS/families that can be operated against.
-    support: N/A
+    support: full
+    platforms: posix
+    details:
+      - A Xen dom0 (control domain) with C(xl) or C(xm).
 """

@@ -125,6 +125,44 @@ def refuse_if_running(name, domains, action):
         )
 
 
+GUESTS_CONSTRAINTS = dict(mutually_exclusive=[("name", "guests")], required_one_of=[("name", "guests")])
+"""One guest by ``name``, or a ``guests`` list, never both."""
+
+
+def guests_argument_spec(item_spec):
+    """The argument spec of a module that takes one guest's options, or a ``guests`` list of them.
+
+    ``item_spec`` is the spec of one guest. At the top level none of its
+    options is required, since they may come in ``guests`` instead;
+    :func:`guest_items` applies ``item_spec`` in full to every guest.
+    """
+    from ansible_collections.kuutorvaja.xen.plugins.module_utils.toolstack import TOOLSTACK_ARGUMENT_SPEC
+
+    spec = {option: {k: v for k, v in entry.items() if k != "required"} for option, entry in item_spec.items()}
+    spec["guests"] = dict(type="list", elements="dict")
+    spec.update(TOOLSTACK_ARGUMENT_SPEC)
+    return spec
+
+
+def prepare_guests(module, runner, item_spec, prepare, **constraints):
+    """Validate every guest, then read the toolstack's domain list once; fail the module on any refusal.
+
+    ``prepare(items)`` checks further and returns what the module needs per
+    guest. Nothing is acted on before all of this has passed. Returns
+    ``(items, prepare(items), domains)``; see :func:`guest_items` and
+    :func:`running_guests`.
+    """
+    from ansible_collections.kuutorvaja.xen.plugins.module_utils.command import CommandError
+
+    try:
+        items = guest_items(module, item_spec, **constraints)
+        prepared = prepare(items)
+        domains = running_guests(module, runner, module.params["toolstack"])
+    except (GuestError, CommandError) as exc:
+        module.fail_json(msg=str(exc))
+    return items, prepared, domains
+
+
 def guest_items(module, item_spec, **constraints):
     """Validated parameter dicts, one per guest: the ``guests`` list, or the module's own options.
 

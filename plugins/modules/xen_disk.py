@@ -27,13 +27,17 @@ author:
   - kuutorvaja.xen contributors (@kuutorvaja)
 extends_documentation_fragment:
   - kuutorvaja.xen.toolstack
+  - kuutorvaja.xen.attributes
+  - kuutorvaja.xen.guests
 attributes:
   check_mode:
     support: full
-    description: Reports whether the file and filesystem would grow.
+    details:
+      - Reports whether the file and filesystem would grow.
   diff_mode:
     support: none
-    description: Nothing to show as a diff; the result lists what changed.
+    details:
+      - Nothing to show as a diff; the result lists what changed.
 options:
   name:
     description: The guest the disk belongs to; it must not be running. Required unless O(guests) is given.
@@ -44,15 +48,6 @@ options:
   size:
     description: Target size, e.g. C(5G), C(5120M). Smaller than the current size is refused. Required unless O(guests) is given.
     type: str
-  guests:
-    description:
-      - Several guests in one run - a list of dicts, each taking this module's
-        options (all but O(toolstack) and O(guests); O(name) required in each).
-        Every entry is validated before any is acted on; one toolstack read
-        serves them all. The result then has RV(results), one entry per guest.
-      - Mutually exclusive with O(name).
-    type: list
-    elements: dict
   resize_fs:
     description: Check and grow the bare ext filesystem in the image after extending it.
     type: bool
@@ -122,14 +117,14 @@ results:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kuutorvaja.xen.plugins.module_utils.command import CommandError, CommandRunner
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.command import CommandRunner
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.disk_image import DiskGrower
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_common import (
-    GuestError,
-    guest_items,
+    GUESTS_CONSTRAINTS,
+    guests_argument_spec,
     parse_size,
+    prepare_guests,
     run_for_guests,
-    running_guests,
     validate_guest_name,
 )
 
@@ -139,31 +134,19 @@ ITEM_SPEC = dict(
     size=dict(type="str", required=True),
     resize_fs=dict(type="bool", default=True),
 )
-ARGUMENT_SPEC = dict(
-    ITEM_SPEC,
-    name=dict(type="str"),
-    path=dict(type="path"),
-    size=dict(type="str"),
-    guests=dict(type="list", elements="dict"),
-    toolstack=dict(type="str", choices=["auto", "xl", "xm"], default="auto"),
-)
+
+
+def target_sizes(items):
+    """Each guest's target size in bytes, by name (names and sizes checked)."""
+    return {p["name"]: parse_size(p["size"], "size") for p in items if validate_guest_name(p["name"])}
 
 
 def main():
     """Grow one disk image, or each of ``guests``."""
-    module = AnsibleModule(
-        argument_spec=ARGUMENT_SPEC,
-        mutually_exclusive=[("name", "guests")],
-        required_one_of=[("name", "guests")],
-        supports_check_mode=True,
-    )
+    module = AnsibleModule(argument_spec=guests_argument_spec(ITEM_SPEC), supports_check_mode=True, **GUESTS_CONSTRAINTS)
     runner = CommandRunner(module)
-    try:
-        items = guest_items(module, ITEM_SPEC)
-        sizes = {p["name"]: parse_size(p["size"], "size") for p in items if validate_guest_name(p["name"])}
-        grower = DiskGrower(module, runner, running_guests(module, runner, module.params["toolstack"]))
-    except (GuestError, CommandError) as exc:
-        module.fail_json(msg=str(exc))
+    items, sizes, domains = prepare_guests(module, runner, ITEM_SPEC, target_sizes)
+    grower = DiskGrower(module, runner, domains)
 
     def apply(params):
         result = grower.ensure(params["name"], params["path"], sizes[params["name"]], params["resize_fs"])

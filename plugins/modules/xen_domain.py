@@ -32,7 +32,8 @@ options:
     required: true
   config:
     description:
-      - Absolute path of the guest config file.
+      - Path of the guest config file. Must be an absolute path and may not contain C(..) components (the autostart
+        link points to it).
       - Must exist for O(state=running), O(state=paused), O(state=rebooted) and O(autostart=true).
         In check mode a missing file is only a warning, since an earlier task may not have written it yet.
       - Defaults to C(/etc/xen/NAME.cfg), where C(xen-create-image) writes it.
@@ -78,11 +79,6 @@ attributes:
     support: full
     details:
       - Before and after hold the guest's power state and autostart.
-  platform:
-    support: full
-    platforms: posix
-    details:
-      - A Xen dom0 (control domain) with C(xl) or C(xm).
 notes:
   - O(state=rebooted) relies on the guest's C(on_reboot = 'restart') (the default) to come back.
 seealso:

@@ -26,28 +26,25 @@ author:
   - kuutorvaja.xen contributors (@kuutorvaja)
 extends_documentation_fragment:
   - kuutorvaja.xen.toolstack
+  - kuutorvaja.xen.attributes
+  - kuutorvaja.xen.guests
 attributes:
   check_mode:
     support: full
-    description: Reports the change and the diff without writing.
+    details:
+      - Reports the change and the diff without writing.
   diff_mode:
     support: full
-    description: Shows the old and new file.
+    details:
+      - Shows the old and new file.
 options:
   name:
     description: Guest (domain) name. Required unless O(guests) is given.
     type: str
-  guests:
-    description:
-      - Several guests in one run - a list of dicts, each taking this module's
-        options (all but O(toolstack) and O(guests); O(name) required in each).
-        Every entry is validated before any is acted on; one toolstack read
-        serves them all. The result then has RV(results), one entry per guest.
-      - Mutually exclusive with O(name).
-    type: list
-    elements: dict
   path:
-    description: Config file path. Default C(/etc/xen/NAME.cfg).
+    description:
+      - Config file path. Default C(/etc/xen/NAME.cfg).
+      - Must be an absolute path and may not contain C(..) components.
     type: path
   state:
     description: C(absent) removes the file (refused while the guest runs).
@@ -224,12 +221,12 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kuutorvaja.xen.plugins.module_utils.command import CommandError, CommandRunner
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.command import CommandRunner
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_common import (
-    GuestError,
-    guest_items,
+    GUESTS_CONSTRAINTS,
+    guests_argument_spec,
+    prepare_guests,
     run_for_guests,
-    running_guests,
     validate_abs_path,
     validate_guest_name,
 )
@@ -263,31 +260,21 @@ ITEM_SPEC = dict(
     on_crash=dict(type="str"),
     settings=dict(type="dict"),
 )
-ARGUMENT_SPEC = dict(
-    ITEM_SPEC,
-    name=dict(type="str"),
-    guests=dict(type="list", elements="dict"),
-    toolstack=dict(type="str", choices=["auto", "xl", "xm"], default="auto"),
-)
+ITEM_CONSTRAINTS = dict(required_if=[("state", "present", ("memory", "disks"))])
+
+
+def wanted_settings(items):
+    """The settings each guest's config should hold, by name (paths, names and settings checked)."""
+    for params in items:
+        if params["path"] is not None:
+            validate_abs_path(params["path"], "path")
+    return {p["name"]: build_settings(p) if p["state"] == "present" else validate_guest_name(p["name"]) for p in items}
 
 
 def main():
     """Write or remove one guest config, or each of ``guests``."""
-    module = AnsibleModule(
-        argument_spec=ARGUMENT_SPEC,
-        mutually_exclusive=[("name", "guests")],
-        required_one_of=[("name", "guests")],
-        supports_check_mode=True,
-    )
-    try:
-        items = guest_items(module, ITEM_SPEC, required_if=[("state", "present", ("memory", "disks"))])
-        for params in items:
-            if params["path"] is not None:
-                validate_abs_path(params["path"], "path")
-        wanted = {p["name"]: build_settings(p) if p["state"] == "present" else validate_guest_name(p["name"]) for p in items}
-        domains = running_guests(module, CommandRunner(module), module.params["toolstack"])
-    except (GuestError, CommandError) as exc:
-        module.fail_json(msg=str(exc))
+    module = AnsibleModule(argument_spec=guests_argument_spec(ITEM_SPEC), supports_check_mode=True, **GUESTS_CONSTRAINTS)
+    items, wanted, domains = prepare_guests(module, CommandRunner(module), ITEM_SPEC, wanted_settings, **ITEM_CONSTRAINTS)
 
     def apply(params):
         name = params["name"]

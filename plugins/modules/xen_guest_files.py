@@ -29,13 +29,16 @@ author:
   - kuutorvaja.xen contributors (@kuutorvaja)
 extends_documentation_fragment:
   - kuutorvaja.xen.toolstack
+  - kuutorvaja.xen.attributes
 attributes:
   check_mode:
     support: full
-    description: Mounts read-only and reports what would change.
+    details:
+      - Mounts read-only and reports what would change.
   diff_mode:
     support: full
-    description: Shows file content changes of C(write) operations (never of C(password)).
+    details:
+      - Shows file content changes of C(write) operations (never of C(password)).
 options:
   name:
     description: The guest the image belongs to; it must not be running.

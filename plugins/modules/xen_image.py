@@ -37,13 +37,17 @@ author:
   - kuutorvaja.xen contributors (@kuutorvaja)
 extends_documentation_fragment:
   - kuutorvaja.xen.toolstack
+  - kuutorvaja.xen.attributes
+  - kuutorvaja.xen.guests
 attributes:
   check_mode:
     support: full
-    description: Reports what would be built or removed; runs nothing that changes the host.
+    details:
+      - Reports what would be built or removed; runs nothing that changes the host.
   diff_mode:
     support: none
-    description: Nothing to show as a diff; the result lists what changed.
+    details:
+      - Nothing to show as a diff; the result lists what changed.
 options:
   name:
     description:
@@ -52,15 +56,6 @@ options:
       - Required unless O(guests) is given.
     type: str
     aliases: [hostname]
-  guests:
-    description:
-      - Several guests in one run - a list of dicts, each taking this module's
-        options (all but O(toolstack) and O(guests); O(name) required in each).
-        Every entry is validated before any is built; one toolstack read serves
-        them all. The result then has RV(results), one entry per guest.
-      - Mutually exclusive with O(name).
-    type: list
-    elements: dict
   state:
     description: Whether the guest image should exist.
     type: str
@@ -165,7 +160,9 @@ options:
     type: list
     elements: str
   config_dir:
-    description: Where the guest config is written.
+    description:
+      - Where the guest config is written.
+      - Must be an absolute path and may not contain C(..) components.
     type: path
     default: /etc/xen
   authorized_keys:
@@ -286,12 +283,12 @@ results:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kuutorvaja.xen.plugins.module_utils.command import CommandError, CommandRunner
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.command import CommandRunner
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_common import (
-    GuestError,
-    guest_items,
+    GUESTS_CONSTRAINTS,
+    guests_argument_spec,
+    prepare_guests,
     run_for_guests,
-    running_guests,
 )
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_fs import run_operations
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.xen_tools import ImageManager, spec_from_params
@@ -334,12 +331,11 @@ ITEM_CONSTRAINTS = dict(
     required_one_of=[("dir", "lvm")],
     mutually_exclusive=[("dir", "lvm")],
 )
-ARGUMENT_SPEC = dict(
-    ITEM_SPEC,
-    name=dict(type="str", aliases=["hostname"]),
-    guests=dict(type="list", elements="dict"),
-    toolstack=dict(type="str", choices=["auto", "xl", "xm"], default="auto"),
-)
+
+
+def image_specs(items):
+    """Each guest's image spec, by name (every option checked)."""
+    return {p["name"]: spec_from_params(p, for_delete=p["state"] == "absent") for p in items}
 
 
 def post_install_ops(params):
@@ -356,19 +352,10 @@ def post_install_ops(params):
 
 def main():
     """Build or delete one guest image, or each of ``guests``."""
-    module = AnsibleModule(
-        argument_spec=ARGUMENT_SPEC,
-        mutually_exclusive=[("name", "guests")],
-        required_one_of=[("name", "guests")],
-        supports_check_mode=True,
-    )
+    module = AnsibleModule(argument_spec=guests_argument_spec(ITEM_SPEC), supports_check_mode=True, **GUESTS_CONSTRAINTS)
     runner = CommandRunner(module)
-    try:
-        items = guest_items(module, ITEM_SPEC, **ITEM_CONSTRAINTS)
-        specs = {p["name"]: spec_from_params(p, for_delete=p["state"] == "absent") for p in items}
-        manager = ImageManager(module, runner, running_guests(module, runner, module.params["toolstack"]))
-    except (GuestError, CommandError) as exc:
-        module.fail_json(msg=str(exc))
+    items, specs, domains = prepare_guests(module, runner, ITEM_SPEC, image_specs, **ITEM_CONSTRAINTS)
+    manager = ImageManager(module, runner, domains)
 
     def apply(params):
         spec = specs[params["name"]]

@@ -39,11 +39,6 @@ attributes:
       - Only reads, so it runs the same in check mode.
   diff_mode:
     support: none
-  platform:
-    support: full
-    platforms: posix
-    details:
-      - A Xen dom0 (control domain) with C(xl) or C(xm).
 seealso:
   - module: kuutorvaja.xen.xen_domain
 """

@@ -10,6 +10,7 @@ import pytest
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_common import (
     GuestError,
     derive_mac,
+    guests_argument_spec,
     normalize_mac,
     parse_size,
     refuse_if_running,
@@ -89,3 +90,20 @@ def test_paths_that_can_leave_their_directory_are_refused(path):
 
 def test_plain_absolute_path_accepted():
     assert validate_abs_path("/etc/xen/web..1.cfg", "cfg") == "/etc/xen/web..1.cfg"
+
+
+def test_guests_argument_spec_makes_one_guests_options_optional_and_adds_guests_and_toolstack():
+    """At the top level nothing of the per-guest spec is required (it may come in ``guests``); the rest is kept."""
+    item_spec = dict(
+        name=dict(type="str", required=True, aliases=["hostname"]),
+        size=dict(type="str", required=True),
+        resize_fs=dict(type="bool", default=True),
+    )
+    assert guests_argument_spec(item_spec) == dict(
+        name=dict(type="str", aliases=["hostname"]),
+        size=dict(type="str"),
+        resize_fs=dict(type="bool", default=True),
+        guests=dict(type="list", elements="dict"),
+        toolstack=dict(type="str", choices=["auto", "xl", "xm"], default="auto"),
+    )
+    assert item_spec["name"]["required"] and item_spec["size"]["required"]
