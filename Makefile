@@ -38,6 +38,7 @@ collection-link:
 lint: venv
 	$(VENV)/bin/yamllint -s .
 	$(VENV)/bin/ansible-lint --offline
+	shellcheck -x lab/*.sh hack/*.sh tests/podman/*.sh
 
 units: venv
 	$(PY) -m pytest -q -p no:cacheprovider tests/unit

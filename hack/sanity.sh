@@ -23,7 +23,7 @@ rm -rf "$stage"
 mkdir -p "$stage"
 (cd "$top" && git ls-files -co --exclude-standard -z \
   | grep -zvE '^(\.ci|lab|mk|hack)/|^Makefile$' \
-  | xargs -0 -I{} cp --parents -P {} "$stage"/ 2>/dev/null || true)
+  | xargs -0 cp --parents -P -t "$stage"/)
 # ansible-test needs a git-free tree with tests/output ignored; give it a repo
 # of its own so it sees exactly the staged files.
 (cd "$stage" && git init -q && printf 'tests/output/\n' >> .gitignore && git add -A && \

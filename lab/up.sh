@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Boot the real-Xen lab: Xen 4.17 with a Debian bookworm PV dom0, inside QEMU.
+#
+# The machine boots its disk as a real dom0 does: BIOS, GRUB, Xen, the dom0
+# kernel, so a change the collection makes to GRUB's settings holds after its
+# reboot. The dom0 runs from a throw-away qcow2 overlay on the built image
+# (build-image.sh); SSH reaches it through a port forwarded on 127.0.0.1
+# only. When the dom0 answers `xl list`, one line of JSON on stdout says how
+# to reach it:
+#   {"address": "127.0.0.1", "port": N, "user": "root", "identity_file": "..."}
+#
+# Settings (environment): XENLAB_MEM (MiB, default 4096), XENLAB_CPUS (2),
+# XENLAB_SSH_PORT (default: a free port), XENLAB_ACCEL (tcg or kvm; default
+# tcg), XENLAB_BOOT_TIMEOUT (seconds, default 1200), XENLAB_STATE (run
+# folder, default .cache/xenlab).
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=lab/lib.sh
+. "$here/lib.sh"
+
+mem=${XENLAB_MEM:-4096}
+cpus=${XENLAB_CPUS:-2}
+accel=${XENLAB_ACCEL:-tcg}
+boot_timeout=${XENLAB_BOOT_TIMEOUT:-1200}
+
+case "$accel" in
+  # max without SMAP and LA57: the model the recorded Xen 4.17 fixtures ran on.
+  tcg) accel_args=(-accel "tcg,thread=multi" -cpu "max,-smap,-la57") ;;
+  kvm) accel_args=(-accel kvm -cpu host) ;;
+  *) xenlab_die "XENLAB_ACCEL must be tcg or kvm, not '$accel'" ;;
+esac
+
+mkdir -p "$XENLAB_STATE"
+pidfile="$XENLAB_STATE/qemu.pid"
+if [ -s "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+  xenlab_die "a lab is already running (pid $(cat "$pidfile")); stop it with down.sh"
+fi
+
+"$here/build-image.sh"
+image_dir=$(xenlab_image_dir)
+
+port=${XENLAB_SSH_PORT:-$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
+disk="$XENLAB_STATE/dom0.qcow2"
+console="$XENLAB_STATE/console.log"
+rm -f "$disk" "$console"
+qemu-img create -q -f qcow2 -F qcow2 -b "$image_dir/dom0.qcow2" "$disk"
+
+xenlab_log "booting Xen (accel $accel, ${mem} MiB, $cpus CPUs), ssh on 127.0.0.1:$port"
+qemu-system-x86_64 \
+  -name xenlab \
+  -machine pc "${accel_args[@]}" -m "$mem" -smp "$cpus" \
+  -display none -vga none -nodefaults -no-user-config \
+  -serial "file:$console" \
+  -drive "file=$disk,if=virtio,format=qcow2,cache=unsafe" -boot c \
+  -netdev "user,id=n0,hostfwd=tcp:127.0.0.1:$port-:22" \
+  -device virtio-net-pci,netdev=n0,mac=52:54:00:12:34:56 \
+  -pidfile "$pidfile" -daemonize
+
+cat >"$XENLAB_STATE/ssh.env" <<EOF
+XENLAB_SSH_PORT=$port
+XENLAB_SSH_KEY=$image_dir/id_ed25519
+EOF
+
+ssh_args=(-i "$image_dir/id_ed25519" -p "$port" -o BatchMode=yes -o ConnectTimeout=10
+  -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR root@127.0.0.1)
+start=$(date +%s)
+until ssh "${ssh_args[@]}" xl list >/dev/null 2>&1; do
+  if ! kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+    tail -n 40 "$console" >&2 || true
+    xenlab_die "QEMU exited during boot; console: $console"
+  fi
+  if [ $(($(date +%s) - start)) -ge "$boot_timeout" ]; then
+    tail -n 40 "$console" >&2 || true
+    xenlab_die "dom0 did not answer 'xl list' over SSH within ${boot_timeout}s; console: $console"
+  fi
+  sleep 5
+done
+xenlab_log "dom0 up on Xen after $(($(date +%s) - start))s"
+printf '{"address": "127.0.0.1", "port": %s, "user": "root", "identity_file": "%s"}\n' \
+  "$port" "$image_dir/id_ed25519"

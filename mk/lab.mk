@@ -1,0 +1,24 @@
+# The real-Xen lab: Xen 4.17 + a Debian bookworm dom0 booted in QEMU (lab/),
+# and the Molecule scenario `xen` that applies playbooks/site.yml to it.
+#   make lab         boot the lab (building its image on first use) and converge site.yml; leaves it running
+#   make lab-ssh     a shell in the running lab's dom0
+#   make lab-down    stop the lab
+#   make lab-test    the whole scenario: check, converge, idempotence, check, verify, destroy
+#   make lab-image   only build the dom0 disk image (cached under /var/cache/kuutorvaja-xenlab)
+MOLECULE_LAB = PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/molecule
+
+.PHONY: lab lab-ssh lab-down lab-test lab-image
+lab: venv
+	$(MOLECULE_LAB) converge -s xen
+
+lab-ssh:
+	lab/ssh.sh
+
+lab-down: venv
+	$(MOLECULE_LAB) destroy -s xen
+
+lab-test: venv
+	$(MOLECULE_LAB) test -s xen
+
+lab-image:
+	lab/build-image.sh

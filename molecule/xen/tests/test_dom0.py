@@ -1,0 +1,98 @@
+"""Verify, from outside, the dom0 that site.yml converged in the real-Xen lab.
+
+The expected values are the scenario's group_vars (molecule.yml): change
+them together.
+"""
+
+import json
+
+import pytest
+
+DOM0_MEM_MIB = 1024
+XEN_CMDLINE_TOKENS = [
+    f"dom0_mem={DOM0_MEM_MIB}M,max:{DOM0_MEM_MIB}M",
+    "dom0_max_vcpus=1",
+    "console=com1",
+    "com1=115200,8n1",
+]
+
+
+def xl_info(host):
+    """Return `xl info` as a dict of its "key : value" lines."""
+    out = host.check_output("LC_ALL=C xl info")
+    info = {}
+    for line in out.splitlines():
+        key, sep, value = line.partition(":")
+        if sep:
+            info[key.strip()] = value.strip()
+    return info
+
+
+def test_host_is_dom0_on_xen_4_17(host):
+    """The host runs as Xen's control domain, on bookworm's Xen 4.17."""
+    caps = host.file("/proc/xen/capabilities")
+    assert caps.exists
+    assert "control_d" in caps.content_string
+    assert xl_info(host)["xen_version"].startswith("4.17.")
+
+
+def test_xen_booted_with_the_roles_command_line(host):
+    """GRUB took the role's hypervisor settings and the reboot applied them."""
+    running = xl_info(host)["xen_commandline"].split()
+    for token in XEN_CMDLINE_TOKENS:
+        assert token in running
+    grub_cfg = host.file("/boot/grub/grub.cfg").content_string
+    assert f"dom0_mem={DOM0_MEM_MIB}M,max:{DOM0_MEM_MIB}M" in grub_cfg
+
+
+def test_dom0_resources_follow_the_command_line(host):
+    """dom0 has the memory and the one vCPU the guide recommends."""
+    # xl list: Name ID Mem VCPUs State Time(s); `xl list -l` has no vCPUs for dom0.
+    name, domid, mem_mib, vcpus = host.check_output("xl list Domain-0").splitlines()[1].split()[:4]
+    assert (name, domid, vcpus) == ("Domain-0", "0", "1")
+    # Xen keeps a little back from a fixed dom0_mem.
+    assert DOM0_MEM_MIB * 0.95 <= int(mem_mib) <= DOM0_MEM_MIB
+
+
+@pytest.mark.parametrize("package", ["xen-system-amd64", "xen-tools", "bridge-utils"])
+def test_packages_installed(host, package):
+    """The role installed the current profile's packages."""
+    assert host.package(package).is_installed
+
+
+def test_toolstack_answers(host):
+    """xenstored serves the dom0's own entry, so xl can manage guests."""
+    assert host.check_output("xenstore-read /local/domain/0/name") == "Domain-0"
+    assert host.service("xen").is_running
+
+
+def test_xl_conf_autoballoon_off(host):
+    """dom0 memory is fixed, so xl must not balloon it."""
+    assert host.file("/etc/xen/xl.conf").contains('^autoballoon="off"')
+
+
+def test_bridge_takes_over_eth0(host):
+    """xenbr0 holds eth0 and the dom0's address, as in the guide's bridge mode."""
+    assert host.file("/sys/class/net/xenbr0/bridge").is_directory
+    assert host.file("/sys/class/net/eth0/master").linked_to == "/sys/devices/virtual/net/xenbr0"
+    addrs = json.loads(host.check_output("ip -j -4 addr show dev xenbr0"))
+    assert [a["local"] for a in addrs[0]["addr_info"]] == ["10.0.2.15"]
+    # ip -j lists no entry at all for a device without IPv4 addresses.
+    eth0 = json.loads(host.check_output("ip -j -4 addr show dev eth0"))
+    assert not any(entry.get("addr_info") for entry in eth0)
+
+
+def test_xen_tools_conf(host):
+    """xen-create-image's defaults are the scenario's (the guide's keys)."""
+    conf = {}
+    for line in host.file("/etc/xen-tools/xen-tools.conf").content_string.splitlines():
+        key, sep, value = line.partition("=")
+        if sep and not line.lstrip().startswith("#"):
+            conf[key.strip()] = value.strip()
+    assert conf["dir"] == "/data"
+    assert conf["size"] == "2G"
+    assert conf["memory"] == "256M"
+    assert conf["fs"] == "ext4"
+    assert conf["dist"] == "bookworm"
+    # passwd = 1 would prompt on a terminal that an unattended run lacks.
+    assert conf["passwd"] == "0"
