@@ -13,7 +13,7 @@ MODULES = $(basename $(notdir $(wildcard plugins/modules/*.py)))
 FILTERS = $(basename $(notdir $(wildcard plugins/filter/*.yml)))
 ROLES = $(notdir $(wildcard roles/*))
 
-.PHONY: all test check venv collection-link lint sanity units docs build clean
+.PHONY: all test check deps venv collection-link lint sanity units docs build clean
 all: test
 
 # The whole suite, in the order that fails fastest.
@@ -27,6 +27,10 @@ $(VENV)/.installed: tests/requirements.txt
 	$(VENV)/bin/pip install -q --upgrade pip
 	$(VENV)/bin/pip install -q -r tests/requirements.txt
 	touch $@
+
+# Debian packages (apt-get, as root) for the suite and the lab.
+deps:
+	hack/install-deps.sh
 
 venv: $(VENV)/.installed collection-link
 

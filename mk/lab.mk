@@ -8,8 +8,12 @@
 MOLECULE_LAB = PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/molecule
 
 .PHONY: lab lab-ssh lab-down lab-test lab-image
-lab: venv
+lab: deps venv
 	$(MOLECULE_LAB) converge -s xen
+	@echo "== xl list in the lab dom0:"
+	@lab/ssh.sh xl list
+	@echo "== the lab is running: 'make lab-ssh' (or lab/ssh.sh CMD) to get in, 'make lab-down' to stop it;"
+	@echo "   its serial console log is .cache/xenlab/console.log"
 
 lab-ssh:
 	lab/ssh.sh
@@ -17,7 +21,7 @@ lab-ssh:
 lab-down: venv
 	$(MOLECULE_LAB) destroy -s xen
 
-lab-test: venv
+lab-test: deps venv
 	$(MOLECULE_LAB) test -s xen
 
 lab-image:
