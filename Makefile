@@ -17,7 +17,7 @@ ROLES = $(notdir $(wildcard roles/*))
 all: test
 
 # The whole suite, in the order that fails fastest.
-test: check molecule lab-test
+test: deps check molecule lab-test
 
 # Everything that needs no container and no hypervisor.
 check: lint units docs sanity build guests-local bad-input-local
