@@ -10,7 +10,8 @@ import types
 
 import pytest
 
-from ansible_collections.kuutorvaja.xen.plugins.module_utils.command import CommandError
+from ansible_collections.kuutorvaja.xen.tests.unit.conftest_helpers import ScriptedRunner
+
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.disk_image import (
     DiskGrower,
     choose_partition,
@@ -88,22 +89,6 @@ def test_persistent_net_rules_etch_format():
     assert parse_persistent_net_rules(text) == [{"mac": "00:16:3e:2c:7e:ef", "name": "eth0"}]
 
 
-class Runner:
-    """Scripted CommandRunner: (argv, rc, out) per call."""
-
-    def __init__(self, calls):
-        self.calls = list(calls)
-        self.seen = []
-
-    def run(self, argv, check_rc=True, data=None, env=None):
-        self.seen.append(list(argv))
-        want, rc, out = self.calls.pop(0)
-        assert list(argv) == want
-        if check_rc and rc:
-            raise CommandError(argv, rc, out, "boom")
-        return rc, out, ""
-
-
 def image(tmp_path, size=64 * MIB):
     path = tmp_path / "disk.img"
     with open(path, "wb") as handle:
@@ -122,7 +107,7 @@ def grower(runner, check_mode=False, domains=()):
 
 def test_grow_sparse_then_fsck_and_resize(tmp_path):
     path = image(tmp_path)
-    runner = Runner([
+    runner = ScriptedRunner([
         (["dumpe2fs", "-h", path], 0, dumpe2fs(64 * MIB)),
         (["losetup", "-j", path], 0, ""),
         (["e2fsck", "-f", "-y", path], 1, ""),  # rc 1: errors corrected, fine
@@ -140,14 +125,14 @@ def test_grow_sparse_then_fsck_and_resize(tmp_path):
 
 def test_already_grown_is_unchanged(tmp_path):
     path = image(tmp_path, 128 * MIB)
-    runner = Runner([(["dumpe2fs", "-h", path], 0, dumpe2fs(128 * MIB))])
+    runner = ScriptedRunner([(["dumpe2fs", "-h", path], 0, dumpe2fs(128 * MIB))])
     result = grower(runner, domains={"web1"}).ensure("web1", path, 128 * MIB)
     assert not result["changed"]
 
 
 def test_lagging_filesystem_is_resized_without_growing(tmp_path):
     path = image(tmp_path, 128 * MIB)
-    runner = Runner([
+    runner = ScriptedRunner([
         (["dumpe2fs", "-h", path], 0, dumpe2fs(64 * MIB)),
         (["losetup", "-j", path], 0, ""),
         (["e2fsck", "-f", "-y", path], 0, ""),
@@ -160,14 +145,14 @@ def test_lagging_filesystem_is_resized_without_growing(tmp_path):
 
 def test_check_mode_changes_nothing(tmp_path):
     path = image(tmp_path)
-    runner = Runner([(["dumpe2fs", "-h", path], 0, dumpe2fs(64 * MIB)), (["losetup", "-j", path], 0, "")])
+    runner = ScriptedRunner([(["dumpe2fs", "-h", path], 0, dumpe2fs(64 * MIB)), (["losetup", "-j", path], 0, "")])
     assert grower(runner, check_mode=True).ensure("web1", path, 128 * MIB)["changed"]
     assert (tmp_path / "disk.img").stat().st_size == 64 * MIB
 
 
 def test_fsck_failure_stops_before_resize(tmp_path):
     path = image(tmp_path)
-    runner = Runner([
+    runner = ScriptedRunner([
         (["dumpe2fs", "-h", path], 0, dumpe2fs(64 * MIB)),
         (["losetup", "-j", path], 0, ""),
         (["e2fsck", "-f", "-y", path], 4, ""),
@@ -189,7 +174,7 @@ def test_refusals_leave_the_file_alone(tmp_path, setup, kwargs, message):
     with open(path, "wb") as handle:
         handle.write(head)
         handle.truncate(64 * MIB)
-    runner = Runner([(["dumpe2fs", "-h", str(path)], 0, dumpe2fs(64 * MIB))])
+    runner = ScriptedRunner([(["dumpe2fs", "-h", str(path)], 0, dumpe2fs(64 * MIB))])
     guest = kwargs.pop("guest", "web1")
     with pytest.raises(GuestError, match=message):
         grower(runner, domains={"running1"}).ensure(guest, str(path), kwargs["size"])
@@ -201,7 +186,7 @@ def test_partitioned_file_can_be_extended_only(tmp_path):
     with open(path, "wb") as handle:
         handle.write(mbr_head([(0x83, 2048, 100000)]))
         handle.truncate(64 * MIB)
-    runner = Runner([(["losetup", "-j", str(path)], 0, "")])
+    runner = ScriptedRunner([(["losetup", "-j", str(path)], 0, "")])
     result = grower(runner).ensure("domU-1", str(path), 128 * MIB, resize_fs=False)
     assert result["grown"] and not result["fs_resized"]
     assert path.stat().st_size == 128 * MIB
@@ -209,7 +194,7 @@ def test_partitioned_file_can_be_extended_only(tmp_path):
 
 def test_attached_image_refused(tmp_path):
     path = image(tmp_path)
-    runner = Runner([(["dumpe2fs", "-h", path], 0, dumpe2fs(64 * MIB)),
-                     (["losetup", "-j", path], 0, "/dev/loop3: []: (%s)\n" % path)])
+    runner = ScriptedRunner([(["dumpe2fs", "-h", path], 0, dumpe2fs(64 * MIB)),
+                             (["losetup", "-j", path], 0, "/dev/loop3: []: (%s)\n" % path)])
     with pytest.raises(GuestError, match="attached to a loop device"):
         grower(runner).ensure("web1", path, 128 * MIB)

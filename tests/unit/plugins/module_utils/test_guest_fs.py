@@ -9,6 +9,8 @@ import os
 
 import pytest
 
+from ansible_collections.kuutorvaja.xen.tests.unit.conftest_helpers import ScriptedRunner
+
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.command import CommandError
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_common import GuestError
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_fs import FileOps, GuestMount, resolve_in_root, run_operations
@@ -126,20 +128,9 @@ def test_persistent_net(root):
         {"mac": "00:16:3e:2c:7e:ef", "name": "eth0", "file": "/etc/udev/rules.d/z25_persistent-net.rules"}]
 
 
-class Runner:
-    """Scripted runner: each call (argv-prefix, rc, out); records what ran."""
-
-    def __init__(self, calls):
-        self.calls = list(calls)
-        self.seen = []
-
-    def run(self, argv, check_rc=True, data=None, env=None):
-        self.seen.append(list(argv))
-        want, rc, out = self.calls.pop(0)
-        assert list(argv[:len(want)]) == want, (argv, want)
-        if check_rc and rc:
-            raise CommandError(argv, rc, out, "failed")
-        return rc, out, ""
+def prefix_runner(calls):
+    """The shared scripted runner, matching argv prefixes."""
+    return ScriptedRunner(calls, prefix=True)
 
 
 def write_image(path, head):
@@ -151,7 +142,7 @@ def write_image(path, head):
 def test_mount_unmounts_and_detaches_even_when_the_body_fails(tmp_path):
     img = str(tmp_path / "disk.img")
     write_image(img, ext_head())
-    runner = Runner([
+    runner = prefix_runner([
         (["losetup", "-j", img], 0, ""),
         (["losetup", "--find", "--show", img], 0, "/dev/loop7\n"),
         (["mount", "/dev/loop7"], 0, ""),
@@ -168,7 +159,7 @@ def test_mount_unmounts_and_detaches_even_when_the_body_fails(tmp_path):
 def test_failed_mount_still_detaches(tmp_path):
     img = str(tmp_path / "disk.img")
     write_image(img, ext_head())
-    runner = Runner([
+    runner = prefix_runner([
         (["losetup", "-j", img], 0, ""),
         (["losetup", "--find", "--show", "--read-only", img], 0, "/dev/loop7\n"),
         (["mount", "-o", "ro"], 32, ""),
@@ -184,7 +175,7 @@ def test_failed_mount_still_detaches(tmp_path):
 def test_partitioned_image_mounted_at_the_partition_offset(tmp_path):
     img = str(tmp_path / "os.img")
     write_image(img, mbr_head([(0x82, 2048, 2048), (0x83, 4096, 8192)]))
-    runner = Runner([
+    runner = prefix_runner([
         (["losetup", "-j", img], 0, ""),
         (["losetup", "--find", "--show", "--offset", str(4096 * 512), "--sizelimit", str(8192 * 512), img], 0, "/dev/loop2\n"),
         (["mount", "/dev/loop2"], 0, ""),
@@ -199,7 +190,7 @@ def test_partitioned_image_mounted_at_the_partition_offset(tmp_path):
 def test_already_attached_image_refused(tmp_path):
     img = str(tmp_path / "disk.img")
     write_image(img, ext_head())
-    runner = Runner([(["losetup", "-j", img], 0, "/dev/loop0: [2049]:12 (%s)\n" % img)])
+    runner = prefix_runner([(["losetup", "-j", img], 0, "/dev/loop0: [2049]:12 (%s)\n" % img)])
     with pytest.raises(GuestError, match="already attached"):
         with GuestMount(runner, img):
             pass
