@@ -22,3 +22,14 @@ xenlab_image_dir() {
   hash=$(sha256sum "$XENLAB_HOME/build-image.sh" | cut -c1-12)
   echo "$XENLAB_CACHE/image-$hash"
 }
+
+# The guest tarball's folder, named after build-guest.sh's hash.
+xenlab_guest_dir() {
+  if [ -n "${XENLAB_GUEST_DIR:-}" ]; then
+    echo "$XENLAB_GUEST_DIR"
+    return
+  fi
+  local hash
+  hash=$(sha256sum "$XENLAB_HOME/build-guest.sh" | cut -c1-12)
+  echo "$XENLAB_CACHE/guest-$hash"
+}

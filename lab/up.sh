@@ -38,7 +38,9 @@ if [ -s "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
 fi
 
 "$here/build-image.sh"
+"$here/build-guest.sh"
 image_dir=$(xenlab_image_dir)
+guest_dir=$(xenlab_guest_dir)
 
 port=${XENLAB_SSH_PORT:-$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
 disk="$XENLAB_STATE/dom0.qcow2"
@@ -53,6 +55,7 @@ qemu-system-x86_64 \
   -display none -vga none -nodefaults -no-user-config \
   -serial "file:$console" \
   -drive "file=$disk,if=virtio,format=qcow2,cache=unsafe" -boot c \
+  -drive "file=$guest_dir/data.img,if=virtio,format=raw,readonly=on" \
   -netdev "user,id=n0,hostfwd=tcp:127.0.0.1:$port-:22" \
   -device virtio-net-pci,netdev=n0,mac=52:54:00:12:34:56 \
   -pidfile "$pidfile" -daemonize
@@ -77,5 +80,13 @@ until ssh "${ssh_args[@]}" xl list >/dev/null 2>&1; do
   sleep 5
 done
 xenlab_log "dom0 up on Xen after $(($(date +%s) - start))s"
+# The guest tarball's disk (build-guest.sh), read-only at /srv/xenlab, also
+# after the reboots the collection makes.
+ssh "${ssh_args[@]}" sh -e <<'EOF' ||
+mkdir -p /srv/xenlab
+grep -q xenlabdata /etc/fstab || echo 'LABEL=xenlabdata /srv/xenlab ext4 ro,nofail 0 0' >>/etc/fstab
+mountpoint -q /srv/xenlab || mount /srv/xenlab
+EOF
+  xenlab_die "could not mount the guest tarball disk at /srv/xenlab in the dom0"
 printf '{"address": "127.0.0.1", "port": %s, "user": "root", "identity_file": "%s"}\n' \
   "$port" "$image_dir/id_ed25519"

@@ -282,12 +282,20 @@ class XenDomain:
         if self.check_mode:
             return True, "running", True
         old_domid = current.domid
-        back, dummy = self.tool.wait_for(
+        # The new domain is built paused (flags --p---, no memory yet) and
+        # unpaused once its devices are up; a guest first started paused
+        # (xl create -p) is re-created paused and stays so: unpause it then.
+        back, domain = self.tool.wait_for(
             self.name,
-            lambda d: d is not None and d.alive and d.domid != old_domid,
+            lambda d: (
+                d is not None and d.alive and d.domid != old_domid
+                and (d.state != "paused" or self.tool.restart_settled(self.name, d.domid))
+            ),
             self.params["shutdown_timeout"],
             self.poll_interval,
         )
+        if back and domain.state == "paused":
+            self._do("unpause", self.name)
         if not back:
             if not self.params["force"]:
                 raise XenDomainError(

@@ -10,6 +10,8 @@ Public interface (other module_utils and modules build on these names):
   ``kuutorvaja.xen.toolstack`` doc fragment).
 * :func:`get_toolstack` - pick ``xl`` or ``xm`` and return a :class:`Toolstack`.
 * :class:`Domain` - one row of ``xl list`` / ``xm list``.
+* :class:`ToolstackDaemonError`, :func:`explain_failure` - a failed command
+  whose daemon (xenstored, xend) is down, named as such.
 * :class:`Toolstack` - ``list_domains()`` (one command for all guests),
   ``is_running()``, ``create()``, ``shutdown()``, ``destroy()``, ``pause()``,
   ``unpause()``, ``reboot()``, ``wait_for()``, ``uptime()``, ``info()``,
@@ -114,6 +116,37 @@ class Domain:
 
 class ToolstackError(Exception):
     """Toolstack selection or output parsing failed; the message says why."""
+
+
+# What each CLI prints when the daemon it talks to is not there (xl: libxl
+# cannot open xenstore; xm: xend's socket or HTTP server does not answer).
+_DAEMON_DOWN = {
+    "xl": ("xenstored", re.compile(r"cannot connect to xenstore|cannot init xl context", re.IGNORECASE)),
+    "xm": ("xend", re.compile(r"unable to connect to xend|is xend running", re.IGNORECASE)),
+}
+
+
+class ToolstackDaemonError(CommandError):
+    """The CLI is installed but its daemon (xenstored for xl, xend for xm) does not answer.
+
+    A :class:`CommandError` (callers that catch that keep working) whose
+    message names the daemon first, then quotes the command.
+    """
+
+    def __init__(self, daemon, error):
+        CommandError.__init__(self, error.argv, error.rc, error.stdout, error.stderr)
+        self.daemon = daemon
+        self.args = (
+            "%s is not running or cannot be reached (start the Xen daemons on the dom0); %s" % (daemon, error),
+        )
+
+
+def explain_failure(tool, error):
+    """``error`` (a :class:`CommandError` of ``tool``) as a :class:`ToolstackDaemonError` when its daemon is down."""
+    daemon, pattern = _DAEMON_DOWN.get(tool, (None, None))
+    if pattern and (pattern.search(error.stderr or "") or pattern.search(error.stdout or "")):
+        return ToolstackDaemonError(daemon, error)
+    return error
 
 
 # --------------------------------------------------------------------------
@@ -475,7 +508,14 @@ class Toolstack:
     # -- helpers -----------------------------------------------------------
 
     def _run(self, *args, **kwargs):
-        return self.runner.run([self.name] + list(args), **kwargs)
+        try:
+            return self.runner.run([self.name] + list(args), **kwargs)
+        except CommandError as exc:
+            raise explain_failure(self.name, exc)
+
+    def _fail(self, args, rc, out, err):
+        """Raise the error of a failed command (naming the daemon when that is what is missing)."""
+        raise explain_failure(self.name, CommandError([self.name] + list(args), rc, out, err))
 
     def _run_on_domain(self, *args):
         """Run a command aimed at a domain; return False when the domain does not exist, True otherwise."""
@@ -484,7 +524,7 @@ class Toolstack:
             return True
         if is_not_found(err) or is_not_found(out):
             return False
-        raise CommandError([self.name] + list(args), rc, out, err)
+        self._fail(args, rc, out, err)
 
     # -- reading -------------------------------------------------------------
 
@@ -528,7 +568,7 @@ class Toolstack:
         if rc != 0:
             if name and (is_not_found(err) or is_not_found(out)):
                 return {}
-            raise CommandError([self.name] + args, rc, out, err)
+            self._fail(args, rc, out, err)
         details = self._parse_long(out)
         if name:
             return {k: v for k, v in details.items() if k == name}
@@ -582,6 +622,14 @@ class Toolstack:
         """Ask ``name`` to reboot (does not wait); returns False when it did not exist."""
         return self._run_on_domain("reboot", name)
 
+    def restart_settled(self, name, domid):
+        """Whether the toolstack has finished re-creating ``name`` as ``domid`` after a reboot.
+
+        Only asked about a new domain that is still paused: xend unpauses what
+        it restarts, so for xm a listed domain is settled.
+        """
+        return True
+
     def wait_for(self, name, condition, timeout, interval=1.0):
         """Poll :meth:`list_domains` until ``condition(domain_or_None)`` holds or ``timeout`` seconds pass.
 
@@ -602,6 +650,19 @@ class XlToolstack(Toolstack):
 
     name = "xl"
     list_long_argv = ("list", "-l")
+    log_dir = "/var/log/xen"
+
+    def restart_settled(self, name, domid):
+        """xl re-creates a rebooting guest with the options of its first ``xl create``: one started with
+        ``-p`` comes back paused, and stays so. The new domain is built paused either way; xl's per-guest
+        log says "Waiting for domain NAME (domid N) to die" once it has finished (and unpaused, or not).
+        """
+        marker = "Waiting for domain %s (domid %s) to die" % (name, domid)
+        try:
+            with open(os.path.join(self.log_dir, "xl-%s.log" % name), encoding="utf-8", errors="replace") as log:
+                return any(marker in line for line in log)
+        except (IOError, OSError):
+            return False
 
     def _parse_long(self, text):
         return parse_xl_list_long(text)

@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass, field
 
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.command import CommandError
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.disk_image import loop_attachments
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_common import (
     GuestError,
     derive_mac,
@@ -34,6 +35,7 @@ FILESYSTEMS = ("ext2", "ext3", "ext4", "xfs", "btrfs")
 XEN_TOOLS_SHARE = "/usr/share/xen-tools"
 XEN_TOOLS_LOG_DIR = "/var/log/xen-tools"
 STATE_DIR = "/var/lib/kuutorvaja-xen/builds"
+MOUNTINFO = "/proc/self/mountinfo"
 AUTOSTART_DIR = "/etc/xen/auto"
 # Lines that may carry a password: never returned, never quoted.
 _SECRET_RE = re.compile(r"(root password\s*:|--password=|password\s*=)", re.IGNORECASE)
@@ -344,6 +346,48 @@ def parse_summary(text):
     return result
 
 
+def _unescape_mount_path(text):
+    """Undo the octal escapes (``\\040`` for a space) of a /proc mountinfo path."""
+    return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), text)
+
+
+def parse_mountinfo(text):
+    """``(mount point, source)`` of every line of /proc/self/mountinfo, in mount order."""
+    mounts = []
+    for line in (text or "").splitlines():
+        fields = line.split()
+        if "-" not in fields[6:]:
+            continue
+        dash = fields.index("-", 6)
+        if len(fields) > dash + 2:
+            mounts.append((_unescape_mount_path(fields[4]), _unescape_mount_path(fields[dash + 2])))
+    return mounts
+
+
+def free_mib(path):
+    """MiB free to unprivileged writers on the filesystem holding ``path`` (None when unknown)."""
+    try:
+        stats = os.statvfs(path)
+    except OSError:
+        return None
+    return stats.f_bavail * stats.f_frsize // (1024 * 1024)
+
+
+def space_note(spec, free_before):
+    """A hint for a failed build when ``dir`` had less room than the guest's disks, else ''.
+
+    A sparse image is made at once whatever the room; the filesystem fills
+    while the system is installed into it, and writes inside the image then
+    fail, so xen-tools stops at some later, unrelated-looking step.
+    """
+    needed = spec.size_mib + (0 if spec.noswap else spec.swap_mib)
+    if spec.lvm or free_before is None or free_before >= needed:
+        return ""
+    return ("Probably out of disk space: %s had %d MiB free before the build, less than the %d MiB "
+            "of the guest's disks (a sparse image fills up while the system is installed into it). "
+            % (spec.dir, free_before, needed))
+
+
 def read_log_tail(hostname, lines=25, log_dir=None):
     """The last ``lines`` lines of xen-tools' log for ``hostname``, redacted."""
     path = os.path.join(log_dir or XEN_TOOLS_LOG_DIR, hostname + ".log")
@@ -432,9 +476,12 @@ class ImageManager:
         if status == "interrupted":
             self.cleanup_interrupted(spec)
         created = [p for p, e in self.existing(spec).items() if not e]
-        if spec.domain_dir and not os.path.isdir(spec.domain_dir):
-            created.append(spec.domain_dir)
+        # xen-tools makes DIR/domains/NAME, and DIR/domains too on a fresh dir.
+        for directory in (spec.domain_dir, os.path.dirname(spec.domain_dir or "")):
+            if directory and not os.path.isdir(directory):
+                created.append(directory)
         self._write_marker(spec, created)
+        free_before = free_mib(spec.dir) if spec.dir else None
         try:
             _rc, out, _err = self.runner.run(argv)
             summary = parse_summary(out)
@@ -450,9 +497,9 @@ class ImageManager:
             if isinstance(exc, CommandError):
                 message = "xen-create-image failed with rc=%s" % exc.rc
             raise GuestError(
-                "building guest %s failed: %s. Removed what this run created: %s. "
+                "building guest %s failed: %s. %sRemoved what this run created: %s. "
                 "Last lines of %s/%s.log:\n%s"
-                % (spec.hostname, redact(message), ", ".join(removed) or "nothing",
+                % (spec.hostname, redact(message), space_note(spec, free_before), ", ".join(removed) or "nothing",
                    XEN_TOOLS_LOG_DIR, spec.hostname, read_log_tail(spec.hostname) or "(no log)")
             )
         self._clear_marker(spec)
@@ -473,13 +520,60 @@ class ImageManager:
             pass
 
     def cleanup_interrupted(self, spec):
-        """Remove what an interrupted earlier build created (listed in its marker)."""
+        """Remove what an interrupted earlier build created (listed in its marker).
+
+        A killed xen-create-image (or offline file step) leaves the new disk
+        loop-mounted on a temporary directory, with /proc and /dev/pts bound
+        inside it; those mounts and loop devices go first, or deleting the
+        file would leave them holding it.
+        """
         with open(self._marker(spec)) as handle:
             created = json.load(handle).get("created", [])
-        allowed = set([spec.config_path] + spec.disk_paths + ([spec.domain_dir] if spec.domain_dir else []))
+        allowed = set([spec.config_path] + spec.disk_paths)
+        if spec.domain_dir:
+            allowed.update([spec.domain_dir, os.path.dirname(spec.domain_dir)])
         # Only ever paths this guest's build could have made.
-        self._remove_paths([p for p in created if p in allowed])
+        created = [p for p in created if p in allowed]
+        self.release_disks([p for p in created if p in spec.disk_paths and not p.startswith("/dev/")])
+        self._remove_paths(created)
         self._clear_marker(spec)
+
+    def release_disks(self, paths):
+        """Unmount and detach what an interrupted build left on the image files ``paths``.
+
+        Every mount of a loop device backed by one of them, and every mount
+        below such a mount point, is unmounted in the reverse of mount order;
+        the loop devices are then detached and the emptied mount points
+        removed. Returns the mount points released.
+        """
+        devices = []
+        for path in paths:
+            if os.path.isfile(path):
+                devices += loop_attachments(self.runner, path)
+        if not devices:
+            return []
+        try:
+            with open(MOUNTINFO) as handle:
+                mounts = parse_mountinfo(handle.read())
+        except OSError:
+            mounts = []
+        tops = [point for point, source in mounts if source in devices]
+        inside = [point for point, _source in mounts
+                  if any(point == top or point.startswith(top.rstrip("/") + "/") for top in tops)]
+        for point in reversed(inside):
+            self.runner.run(["umount", point])
+        # mount -o loop detaches on umount (autoclear); a device set up by
+        # losetup is still there. Ask again: a freed device may already be
+        # someone else's.
+        for path in paths:
+            for device in loop_attachments(self.runner, path):
+                self.runner.run(["losetup", "-d", device])
+        for point in tops:
+            try:
+                os.rmdir(point)
+            except OSError:
+                pass
+        return tops
 
     def _remove_paths(self, paths):
         removed = []
@@ -524,6 +618,9 @@ class ImageManager:
             return self.result(spec, changed=False, removed=[])
         refuse_if_running(spec.hostname, self.domains, "delete it")
         if not self.module.check_mode:
+            if os.path.exists(self._marker(spec)):
+                # An interrupted build may still hold its disks mounted.
+                self.release_disks([p for p in spec.disk_paths if not p.startswith("/dev/")])
             # Links and config first: a half-deleted guest must not autostart.
             for path in list(targets):
                 if path.startswith("/dev/"):

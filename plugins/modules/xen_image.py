@@ -20,9 +20,12 @@ description:
     interrupted build of this module) is refused unless O(force=true).
   - A failed build removes what that run created (disks, config, its
     directory) and the error quotes the tail of xen-tools' log
-    C(/var/log/xen-tools/NAME.log). An interrupted build (the module killed)
-    leaves a marker in C(/var/lib/kuutorvaja-xen/builds); the next run removes
-    what the marker lists and starts clean.
+    C(/var/log/xen-tools/NAME.log); when O(dir) had less room than the
+    guest's disks before the build, the error says first that the build
+    probably ran out of disk space. An interrupted build (the module killed)
+    leaves a marker in C(/var/lib/kuutorvaja-xen/builds); the next run (or
+    O(state=absent)) unmounts what the killed build left mounted on the new
+    disk, removes what the marker lists, and starts clean.
   - Root password - never on the command line and never in the result. The run
     passes C(--nopasswd --genpass=0), so the seed's C(passwd = 1) in
     C(/etc/xen-tools/xen-tools.conf) cannot block it. Give

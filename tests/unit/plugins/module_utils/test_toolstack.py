@@ -384,6 +384,32 @@ def test_xl_domain_details_all():
     assert tool.domain_details()["test1"] == TEST1_DETAILS
 
 
+def test_xenstored_down_is_named():
+    stderr = fixture_text("xen-4.17/xl-no-xenstore.stderr")
+    tool, dummy, dummy2 = make([(["xl", "list"], 1, "", stderr), (["xl", "shutdown", "web1"], 1, "", stderr)])
+    with pytest.raises(ts.ToolstackDaemonError, match=r"^xenstored is not running or cannot be reached.*"
+                       r"command 'xl list' failed with rc=1: libxl: error: .*cannot connect to xenstore") as caught:
+        tool.list_domains()
+    assert isinstance(caught.value, CommandError) and caught.value.daemon == "xenstored"
+    with pytest.raises(ts.ToolstackDaemonError, match=r"^xenstored is not running"):
+        tool.shutdown("web1")
+
+
+def test_xend_down_is_named():
+    # xm's message when xend's socket is missing, as xm 3.x prints it (not recorded: no xm host).
+    stderr = "Error: Unable to connect to xend: No such file or directory. Is xend running?\n"
+    tool, dummy, dummy2 = make([(["xm", "list"], 1, "", stderr)], cls=ts.XmToolstack)
+    with pytest.raises(ts.ToolstackDaemonError, match=r"^xend is not running or cannot be reached.*Is xend running"):
+        tool.list_domains()
+
+
+def test_other_failures_are_not_blamed_on_the_daemon():
+    tool, dummy, dummy2 = make([(["xl", "list"], 1, "", "xencall: error: Could not obtain handle on privileged command interface\n")])
+    with pytest.raises(CommandError) as caught:
+        tool.list_domains()
+    assert not isinstance(caught.value, ts.ToolstackDaemonError)
+
+
 def test_uptime_none_when_not_running():
     tool, dummy, dummy2 = make([(["xl", "uptime", "nosuch"], 1, "", fixture_text("xen-4.17/xl-invalid-domain.stderr"))])
     assert tool.uptime("nosuch") is None

@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from ansible_collections.kuutorvaja.xen.plugins.module_utils import domain as domain_utils
+from ansible_collections.kuutorvaja.xen.plugins.module_utils import toolstack as toolstack_utils
 from ansible_collections.kuutorvaja.xen.plugins.modules import xen_domain
 from ansible_collections.kuutorvaja.xen.tests.unit.conftest_helpers import fixture_text
 
@@ -62,6 +63,11 @@ def test_xen_domain(case, tmp_path, monkeypatch, module_harness):
         else:
             with open(link, "w") as handle:
                 handle.write("name = 'test1'\n")
+
+    # xl's per-guest log (/var/log/xen/xl-test1.log), read after a reboot.
+    monkeypatch.setattr(toolstack_utils.XlToolstack, "log_dir", str(tmp_path))
+    if "xl_log" in case:
+        (tmp_path / "xl-test1.log").write_text(case["xl_log"])
 
     args = _fill(dict(case["input"]), subst)
     if case.get("check_mode"):

@@ -200,3 +200,159 @@ def test_interrupted_build_is_cleaned_and_rebuilt(host):
     assert result["changed"] and result["status"] == "interrupted"
     assert os.path.exists("/etc/passwd")  # never outside the guest's own paths
     assert os.path.exists(host.config) and os.path.exists(host.disk)
+
+
+class ScriptedBuildRunner(BuildingRunner):
+    """Like :class:`BuildingRunner`, but every other command is scripted as (argv, rc, stdout)."""
+
+    def __init__(self, host, calls):
+        super().__init__(host)
+        self.calls = list(calls)
+
+    def run(self, argv, check_rc=True, data=None, env=None):
+        if argv[0] == "xen-create-image":
+            return super().run(argv, check_rc, data, env)
+        self.seen.append(list(argv))
+        want, rc, out = self.calls.pop(0)
+        assert list(argv) == want, (argv, want)
+        return rc, out, ""
+
+
+def interrupted(host, mountinfo, monkeypatch):
+    """A build killed after xen-tools loop-mounted the new disk: marker, disk, and these mounts left."""
+    make_guest(host, config=False)
+    os.makedirs(str(host.root / "state"))
+    with open(str(host.root / "state" / "test1.json"), "w") as handle:
+        json.dump({"created": [host.config, host.disk, host.swap, os.path.dirname(host.disk)]}, handle)
+    path = host.root / "mountinfo"
+    path.write_text(mountinfo)
+    monkeypatch.setattr(xen_tools, "MOUNTINFO", str(path))
+
+
+# /proc/self/mountinfo after xen-create-image was killed while installing
+# (mounted with -o loop on a tempdir, /proc and /dev/pts bound inside), plus
+# someone else's loop mount that must be left alone.
+KILLED_MOUNTINFO = """\
+22 1 254:1 / / rw,relatime shared:1 - ext4 /dev/vda1 rw
+120 22 7:3 / /tmp/9Bq2x\\040k rw,relatime shared:60 - ext4 /dev/loop3 rw
+121 120 0:21 / /tmp/9Bq2x\\040k/proc rw,relatime shared:61 - proc proc rw
+122 120 0:23 / /tmp/9Bq2x\\040k/dev/pts rw,relatime shared:62 - devpts devpts rw,mode=600
+130 22 7:4 / /tmp/other rw,relatime shared:70 - ext4 /dev/loop4 rw
+"""
+
+
+def test_interrupted_build_releases_its_mounts_before_deleting(host, monkeypatch):
+    interrupted(host, KILLED_MOUNTINFO, monkeypatch)
+    mount_point = "/tmp/9Bq2x k"
+    runner = ScriptedBuildRunner(host, [
+        (["losetup", "-j", host.disk], 0, "/dev/loop3: [65025]:1234 (%s)\n" % host.disk),
+        (["losetup", "-j", host.swap], 0, ""),
+        (["umount", mount_point + "/dev/pts"], 0, ""),
+        (["umount", mount_point + "/proc"], 0, ""),
+        (["umount", mount_point], 0, ""),
+        (["losetup", "-j", host.disk], 0, ""),  # -o loop: detached by the umount
+        (["losetup", "-j", host.swap], 0, ""),
+    ])
+    spec = spec_from_params(dict(host.args))
+    mgr = manager(host, runner)
+    assert mgr.status(spec) == "interrupted"
+    result = mgr.ensure_present(spec)
+    assert result["changed"] and result["status"] == "interrupted" and "--force" in result["command"]
+    assert not runner.calls
+    assert runner.seen[-1][0] == "xen-create-image"
+    assert os.path.exists(host.disk) and not os.listdir(str(host.root / "state"))
+
+
+def test_interrupted_offline_step_detaches_its_loop_device(host, monkeypatch):
+    # Killed inside xen_guest_files' mount: losetup attached the device, so it outlives the umount.
+    interrupted(host, "120 22 7:5 / /tmp/kuutorvaja-xen-guest-x1 rw - ext4 /dev/loop5 rw\n", monkeypatch)
+    runner = ScriptedBuildRunner(host, [
+        (["losetup", "-j", host.disk], 0, "/dev/loop5: [65025]:1234 (%s)\n" % host.disk),
+        (["losetup", "-j", host.swap], 0, ""),
+        (["umount", "/tmp/kuutorvaja-xen-guest-x1"], 0, ""),
+        (["losetup", "-j", host.disk], 0, "/dev/loop5: [65025]:1234 (%s)\n" % host.disk),
+        (["losetup", "-d", "/dev/loop5"], 0, ""),
+        (["losetup", "-j", host.swap], 0, ""),
+    ])
+    result = manager(host, runner).ensure_present(spec_from_params(dict(host.args)))
+    assert result["changed"] and not runner.calls
+
+
+def test_absent_after_an_interrupted_build_releases_its_mounts(host, monkeypatch):
+    interrupted(host, KILLED_MOUNTINFO, monkeypatch)
+    runner = ScriptedBuildRunner(host, [
+        (["losetup", "-j", host.disk], 0, "/dev/loop3: [65025]:1234 (%s)\n" % host.disk),
+        (["losetup", "-j", host.swap], 0, ""),
+        (["umount", "/tmp/9Bq2x k/dev/pts"], 0, ""),
+        (["umount", "/tmp/9Bq2x k/proc"], 0, ""),
+        (["umount", "/tmp/9Bq2x k"], 0, ""),
+        (["losetup", "-j", host.disk], 0, ""),
+        (["losetup", "-j", host.swap], 0, ""),
+    ])
+    spec = spec_from_params(dict(host.args, state="absent"), for_delete=True)
+    result = manager(host, runner).ensure_absent(spec)
+    assert result["changed"] and not runner.calls
+    assert not os.path.exists(host.disk) and not os.listdir(str(host.root / "state"))
+
+
+def test_no_loop_device_no_mount_is_touched(host, monkeypatch):
+    interrupted(host, KILLED_MOUNTINFO, monkeypatch)
+    runner = ScriptedBuildRunner(host, [
+        (["losetup", "-j", host.disk], 0, ""),
+        (["losetup", "-j", host.swap], 0, ""),
+    ])
+    manager(host, runner).ensure_present(spec_from_params(dict(host.args)))
+    assert not runner.calls and not any(argv[0] == "umount" for argv in runner.seen)
+
+
+def test_xenstored_down_fails_naming_it(module_harness, host):
+    stderr = fixture_text("xen-4.17/xl-no-xenstore.stderr")
+    result = module_harness(xen_image.main, host.args, [(["xl", "list"], 1, "", stderr)],
+                            installed=("xl", "xen-create-image"))
+    assert result["failed"] and result["msg"].startswith("xenstored is not running or cannot be reached")
+    assert "cannot connect to xenstore" in result["msg"]
+    assert not os.path.exists(os.path.dirname(host.disk))
+
+
+class FailingRunner(BuildingRunner):
+    """xen-create-image fails (after xen-tools removed its own work, as with --nokeep)."""
+
+    def run(self, argv, check_rc=True, data=None, env=None):
+        from ansible_collections.kuutorvaja.xen.plugins.module_utils.command import CommandError
+
+        self.seen.append(argv)
+        raise CommandError(argv, 1, "", "Aborting")
+
+
+@pytest.mark.parametrize("free, noted", [(140, True), (2176, False), (None, False)])
+def test_failed_build_says_when_dir_had_less_room_than_the_disks(host, monkeypatch, free, noted):
+    monkeypatch.setattr(xen_tools, "free_mib", lambda path: free)
+    spec = spec_from_params(dict(host.args))  # 2048M disk + 128M swap = 2176 MiB
+    with pytest.raises(GuestError) as caught:
+        manager(host, FailingRunner(host)).ensure_present(spec)
+    message = str(caught.value)
+    assert message.startswith("building guest test1 failed: xen-create-image failed with rc=1. ")
+    note = "Probably out of disk space: %s had 140 MiB free before the build, less than the 2176 MiB" % host.args["dir"]
+    assert (note in message) is noted
+
+
+class NokeepFailingRunner(FailingRunner):
+    """xen-create-image makes DIR/domains/NAME, fails, and its --nokeep removes only NAME's own directory."""
+
+    def run(self, argv, check_rc=True, data=None, env=None):
+        guest_dir = os.path.dirname(self.host.disk)
+        os.makedirs(guest_dir)
+        os.rmdir(guest_dir)
+        return super().run(argv, check_rc, data, env)
+
+
+@pytest.mark.parametrize("other_guest", [False, True])
+def test_failed_build_on_a_fresh_dir_leaves_no_domains_directory(host, monkeypatch, other_guest):
+    monkeypatch.setattr(xen_tools, "free_mib", lambda path: None)
+    domains = os.path.dirname(os.path.dirname(host.disk))
+    if other_guest:
+        os.makedirs(os.path.join(domains, "web1"))
+    with pytest.raises(GuestError, match="Removed what this run created: %s" % (
+            "nothing" if other_guest else domains)):
+        manager(host, NokeepFailingRunner(host)).ensure_present(spec_from_params(dict(host.args)))
+    assert os.path.isdir(domains) is other_guest

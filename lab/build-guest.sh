@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# Build the real-Xen lab's guest source: a Debian bookworm root file system as
+# an uncompressed tarball, for `xen-create-image --install-method=tar` in the
+# lab dom0. The tarball sits on a small ext4 disk that up.sh attaches
+# read-only to the lab and mounts at /srv/xenlab (guest-bookworm.tar).
+#
+# Made on the host, where it is fast: under TCG xen-tools would otherwise
+# debootstrap and install a kernel inside the dom0, slowly. The tree holds
+# what xen-tools' hooks would otherwise download and install inside the
+# guest (linux-image-amd64 and grub-legacy for pygrub, openssh-server,
+# locales), so that their apt-get calls find nothing to do; kernel
+# modules that a PV guest never loads and documentation are left out to keep
+# the tarball, and each untar under TCG, small.
+#
+# Output, in "$XENLAB_GUEST_DIR" (default: a folder under the machine's cache
+# named after a hash of this script):
+#   data.img        ext4, label xenlabdata, holding guest-bookworm.tar
+#   versions.txt    the guest's packages, for the record
+#
+# Usage: build-guest.sh            build unless a complete one exists
+#        build-guest.sh --print    print the folder and exit
+#        build-guest.sh --force    rebuild
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=lab/lib.sh
+. "$here/lib.sh"
+
+XENLAB_SUITE=bookworm
+XENLAB_MIRROR=${XENLAB_MIRROR:-http://deb.debian.org/debian}
+XENLAB_GUEST_PACKAGES=(
+  systemd-sysv udev kmod ifupdown isc-dhcp-client iproute2
+  openssh-server locales
+  linux-image-amd64 initramfs-tools zstd grub-legacy
+)
+# Module trees a PV guest does without (it has xen-blkfront and xen-netfront).
+XENLAB_GUEST_DROP_MODULES=(
+  drivers/gpu drivers/media drivers/net/wireless drivers/net/ethernet
+  drivers/infiniband drivers/staging drivers/bluetooth drivers/iio
+  drivers/isdn drivers/usb drivers/scsi sound net/wireless net/mac80211
+  net/bluetooth
+)
+
+mode=${1:-build}
+guest_dir=$(xenlab_guest_dir)
+case "$mode" in
+  --print) echo "$guest_dir"; exit 0 ;;
+  --force) rm -rf "$guest_dir" ;;
+  build) ;;
+  *) echo "usage: $0 [--print|--force]" >&2; exit 2 ;;
+esac
+
+if [ -f "$guest_dir/.complete" ]; then
+  xenlab_log "guest tarball ready: $guest_dir"
+  exit 0
+fi
+
+[ "$(id -u)" = 0 ] || xenlab_die "build-guest.sh needs root (debootstrap, chroot)"
+for tool in debootstrap mkfs.ext4 chroot tar; do
+  command -v "$tool" >/dev/null ||
+    xenlab_die "missing tool: $tool (apt-get install debootstrap e2fsprogs)"
+done
+
+mkdir -p "$(dirname "$guest_dir")"
+work=$(mktemp -d "$(dirname "$guest_dir")/guest-build.XXXXXX")
+root="$work/root"
+mounted=()
+cleanup() {
+  for ((i = ${#mounted[@]} - 1; i >= 0; i--)); do
+    umount -l "${mounted[$i]}" 2>/dev/null || true
+  done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+start=$(date +%s)
+xenlab_log "guest: debootstrap $XENLAB_SUITE from $XENLAB_MIRROR"
+debootstrap --variant=minbase --include=ca-certificates \
+  "$XENLAB_SUITE" "$root" "$XENLAB_MIRROR" >"$work/debootstrap.log" 2>&1 || {
+  tail -n 40 "$work/debootstrap.log" >&2
+  xenlab_die "guest debootstrap failed"
+}
+mount -t proc proc "$root/proc" && mounted+=("$root/proc")
+mount -t sysfs sys "$root/sys" && mounted+=("$root/sys")
+mount --bind /dev "$root/dev" && mounted+=("$root/dev")
+printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
+chmod 0755 "$root/usr/sbin/policy-rc.d"
+
+xenlab_log "guest: apt-get install ${XENLAB_GUEST_PACKAGES[*]}"
+chroot "$root" env DEBIAN_FRONTEND=noninteractive LANG=C.UTF-8 apt-get update -q >"$work/apt.log" 2>&1
+chroot "$root" env DEBIAN_FRONTEND=noninteractive LANG=C.UTF-8 \
+  apt-get install -y -q --no-install-recommends "${XENLAB_GUEST_PACKAGES[@]}" >>"$work/apt.log" 2>&1 || {
+  tail -n 60 "$work/apt.log" >&2
+  xenlab_die "apt-get install in the guest chroot failed"
+}
+chroot "$root" dpkg-query -W -f "\${Package} \${Version}\n" >"$work/versions.txt"
+chroot "$root" apt-get clean
+
+kver=$(find "$root/lib/modules" -mindepth 1 -maxdepth 1 -printf '%f\n' | sort -V | tail -n 1)
+[ -n "$kver" ] || xenlab_die "no kernel modules in the guest tree"
+for tree in "${XENLAB_GUEST_DROP_MODULES[@]}"; do
+  rm -rf "${root:?}/lib/modules/$kver/kernel/$tree"
+done
+chroot "$root" depmod -a "$kver"
+rm -rf "$root"/usr/share/doc/* "$root"/usr/share/man/* "$root"/usr/share/info/* \
+  "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin "$root"/var/log/*.log
+# xen-tools makes the guest's SSH host keys unique per guest (hook
+# 70-install-ssh); none may ship in the tarball.
+rm -f "$root"/etc/ssh/ssh_host_*
+
+for ((i = ${#mounted[@]} - 1; i >= 0; i--)); do
+  umount "${mounted[$i]}"
+done
+mounted=()
+rm -f "$root/usr/sbin/policy-rc.d"
+
+mkdir -p "$work/data" "$work/out"
+tar --numeric-owner -C "$root" -cf "$work/data/guest-bookworm.tar" .
+tar_mib=$(($(stat -c %s "$work/data/guest-bookworm.tar") / 1048576))
+xenlab_log "guest: tarball ${tar_mib} MiB, packing it into data.img"
+mkfs.ext4 -q -F -L xenlabdata -m 0 -d "$work/data" "$work/out/data.img" "$((tar_mib + tar_mib / 10 + 64))M"
+mv "$work/versions.txt" "$work/out/"
+touch "$work/out/.complete"
+rm -rf "$guest_dir"
+mv "$work/out" "$guest_dir"
+find "$(dirname "$guest_dir")" -mindepth 1 -maxdepth 1 -name 'guest-*' \
+  ! -path "$guest_dir" ! -name 'guest-build.*' -exec rm -rf {} +
+xenlab_log "guest tarball built in $(($(date +%s) - start))s: $guest_dir"
