@@ -11,25 +11,19 @@ XENLAB_STATE=${XENLAB_STATE:-$XENLAB_REPO/.cache/xenlab}
 xenlab_log() { printf 'xenlab: %s\n' "$*" >&2; }
 xenlab_die() { printf 'xenlab: error: %s\n' "$*" >&2; exit 1; }
 
-# The image folder, named after the build script's hash: editing what goes
-# into the image builds a new one.
-xenlab_image_dir() {
-  if [ -n "${XENLAB_IMAGE_DIR:-}" ]; then
-    echo "$XENLAB_IMAGE_DIR"
+# A cached build's folder, named after the hash of the script that makes
+# it ($2): editing what goes into the build makes a new one. $3, when set,
+# overrides it.
+xenlab_cached_dir() {
+  if [ -n "${3:-}" ]; then
+    echo "$3"
     return
   fi
   local hash
-  hash=$(sha256sum "$XENLAB_HOME/build-image.sh" | cut -c1-12)
-  echo "$XENLAB_CACHE/image-$hash"
+  hash=$(sha256sum "$XENLAB_HOME/$2" | cut -c1-12)
+  echo "$XENLAB_CACHE/$1-$hash"
 }
 
-# The guest tarball's folder, named after build-guest.sh's hash.
-xenlab_guest_dir() {
-  if [ -n "${XENLAB_GUEST_DIR:-}" ]; then
-    echo "$XENLAB_GUEST_DIR"
-    return
-  fi
-  local hash
-  hash=$(sha256sum "$XENLAB_HOME/build-guest.sh" | cut -c1-12)
-  echo "$XENLAB_CACHE/guest-$hash"
-}
+# The dom0 image (build-image.sh) and the guest tarball (build-guest.sh).
+xenlab_image_dir() { xenlab_cached_dir image build-image.sh "${XENLAB_IMAGE_DIR:-}"; }
+xenlab_guest_dir() { xenlab_cached_dir guest build-guest.sh "${XENLAB_GUEST_DIR:-}"; }
