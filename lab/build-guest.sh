@@ -6,9 +6,8 @@
 #
 # Made on the host, where it is fast: under TCG xen-tools would otherwise
 # debootstrap and install a kernel inside the dom0, slowly. The tree holds
-# what xen-tools' hooks would otherwise download and install inside the
-# guest (linux-image-amd64 and grub-legacy for pygrub, openssh-server,
-# locales), so that their apt-get calls find nothing to do; kernel
+# what xen-tools' hooks would install (linux-image-amd64 for pygrub,
+# openssh-server, locales), so no hook runs apt inside the guest; kernel
 # modules that a PV guest never loads and documentation are left out to keep
 # the tarball, and each untar under TCG, small.
 #
@@ -31,7 +30,7 @@ XENLAB_MIRROR=${XENLAB_MIRROR:-http://deb.debian.org/debian}
 XENLAB_GUEST_PACKAGES=(
   systemd-sysv udev kmod ifupdown isc-dhcp-client iproute2
   openssh-server locales
-  linux-image-amd64 initramfs-tools zstd grub-legacy
+  linux-image-amd64 initramfs-tools zstd
 )
 # Module trees a PV guest does without (it has xen-blkfront and xen-netfront).
 XENLAB_GUEST_DROP_MODULES=(
