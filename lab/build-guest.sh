@@ -92,6 +92,14 @@ chroot "$root" env DEBIAN_FRONTEND=noninteractive LANG=C.UTF-8 \
   tail -n 60 "$work/apt.log" >&2
   xenlab_die "apt-get install in the guest chroot failed"
 }
+# The PV disk and NIC drivers are loaded by the initramfs itself, not left to
+# udev's coldplug: under TCG a guest now and then came up without them,
+# waited in the initramfs for /dev/xvda2 and ignored shutdown requests.
+printf 'xen-blkfront\nxen-netfront\n' >>"$root/etc/initramfs-tools/modules"
+chroot "$root" update-initramfs -u >>"$work/apt.log" 2>&1 || {
+  tail -n 20 "$work/apt.log" >&2
+  xenlab_die "update-initramfs in the guest chroot failed"
+}
 chroot "$root" dpkg-query -W -f "\${Package} \${Version}\n" >"$work/versions.txt"
 chroot "$root" apt-get clean
 

@@ -114,6 +114,15 @@ class Domain:
         return asdict(self)
 
 
+# Seconds between repeated shutdown requests while waiting. A Linux guest
+# asked while it is still booting takes the request (xenstore's
+# control/shutdown is cleared) but cannot act on it before its init is up,
+# and the request is lost: seen live on the lab, a guest asked 10 s into
+# its boot came up and ran on. Asking again is harmless to a guest that is
+# already shutting down.
+SHUTDOWN_RESEND = 30.0
+
+
 class ToolstackError(Exception):
     """Toolstack selection or output parsing failed; the message says why."""
 
@@ -591,20 +600,34 @@ class Toolstack:
         args = ["create"] + (["-p"] if paused else []) + [config]
         self._run(*args)
 
-    def shutdown(self, name, wait=True, timeout=300, interval=1.0):
+    def shutdown(self, name, wait=True, timeout=300, interval=1.0, resend=SHUTDOWN_RESEND):
         """Ask ``name`` to shut down cleanly.
 
         Returns True when the domain is gone (or never existed), False when
         ``wait`` and it is still there after ``timeout`` seconds, and None
         when not waiting. Waiting polls :meth:`list_domains` (one ``list`` per
         poll); a row in state ``shutdown`` (``--ps--``) still counts as there.
+        While waiting, a domain still running after ``resend`` seconds is
+        asked again (see :data:`SHUTDOWN_RESEND`).
         """
         if not self._run_on_domain("shutdown", name):
             return True
         if not wait:
             return None
-        gone, dummy = self.wait_for(name, lambda domain: domain is None, timeout, interval)
-        return gone
+        deadline = self.clock() + timeout
+        ask_again = self.clock() + resend
+        while True:
+            domain = self.list_domains().get(name)
+            if domain is None:
+                return True
+            now = self.clock()
+            if now >= deadline:
+                return False
+            if resend and now >= ask_again and domain.state in ("running", "blocked"):
+                if not self._run_on_domain("shutdown", name):
+                    return True
+                ask_again = now + resend
+            self.sleep(interval)
 
     def destroy(self, name):
         """Stop ``name`` at once; returns False when it did not exist."""

@@ -36,6 +36,13 @@ XEN_TOOLS_SHARE = "/usr/share/xen-tools"
 XEN_TOOLS_LOG_DIR = "/var/log/xen-tools"
 STATE_DIR = "/var/lib/kuutorvaja-xen/builds"
 MOUNTINFO = "/proc/self/mountinfo"
+# xen-create-image runs in a mount namespace of its own. It loop-mounts the
+# new disk and binds /proc into it; on a systemd host (shared propagation)
+# that bind joins /proc's peer group, so concurrent builds stack proc mounts
+# on one another (and on /proc) and fail at "umount .../proc: target is
+# busy", leaving their mounts behind. Private, its mounts cannot spread, and
+# they go away with the build, also when it is killed.
+PRIVATE_MOUNTS = ["unshare", "--mount", "--propagation", "private", "--"]
 AUTOSTART_DIR = "/etc/xen/auto"
 # Lines that may carry a password: never returned, never quoted.
 _SECRET_RE = re.compile(r"(root password\s*:|--password=|password\s*=)", re.IGNORECASE)
@@ -467,6 +474,7 @@ class ImageManager:
             refuse_if_running(spec.hostname, self.domains, "rebuild its image")
         check_host(spec)
         self.runner.which("xen-create-image")
+        self.runner.which(PRIVATE_MOUNTS[0])
         argv = build_create_argv(spec, force=force or status in ("partial", "interrupted"))
         changed_result = self.result(
             spec, changed=True, rebuilt=status != "absent", status=status, command=argv
@@ -483,7 +491,7 @@ class ImageManager:
         self._write_marker(spec, created)
         free_before = free_mib(spec.dir) if spec.dir else None
         try:
-            _rc, out, _err = self.runner.run(argv)
+            _rc, out, _err = self.runner.run(PRIVATE_MOUNTS + argv)
             summary = parse_summary(out)
             missing = [p for p, e in self.existing(spec).items() if not e]
             if missing:
@@ -552,16 +560,16 @@ class ImageManager:
                 devices += loop_attachments(self.runner, path)
         if not devices:
             return []
-        try:
-            with open(MOUNTINFO) as handle:
-                mounts = parse_mountinfo(handle.read())
-        except OSError:
-            mounts = []
-        tops = [point for point, source in mounts if source in devices]
-        inside = [point for point, _source in mounts
+        tops = [point for point, source in self._mounts() if source in devices]
+        inside = [point for point, _source in self._mounts()
                   if any(point == top or point.startswith(top.rstrip("/") + "/") for top in tops)]
+        # A umount may take a propagated copy elsewhere with it: check the outcome, not each call.
         for point in reversed(inside):
-            self.runner.run(["umount", point])
+            self.runner.run(["umount", point], check_rc=False)
+        left = [point for point, source in self._mounts() if source in devices]
+        if left:
+            raise GuestError("could not unmount %s, left mounted by an interrupted build of %s; unmount it by hand"
+                             % (", ".join(left), ", ".join(paths)))
         # mount -o loop detaches on umount (autoclear); a device set up by
         # losetup is still there. Ask again: a freed device may already be
         # someone else's.
@@ -574,6 +582,14 @@ class ImageManager:
             except OSError:
                 pass
         return tops
+
+    @staticmethod
+    def _mounts():
+        try:
+            with open(MOUNTINFO) as handle:
+                return parse_mountinfo(handle.read())
+        except OSError:
+            return []
 
     def _remove_paths(self, paths):
         removed = []

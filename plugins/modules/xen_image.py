@@ -33,6 +33,10 @@ description:
     C(/etc/shadow) offline) and/or O(authorized_keys) for SSH.
   - The dom0's C(/etc/hosts) is not touched (C(--nohosts)), the guest is not
     started (C(--noboot)); start it with M(kuutorvaja.xen.xen_domain).
+  - C(xen-create-image) runs in a private mount namespace (C(unshare --mount
+    --propagation private)), so the mounts it makes (the new disk, C(/proc)
+    and C(/dev/pts) bound into it) stay its own - concurrent builds cannot
+    trip over each other's - and go away with it, also when it is killed.
   - O(state=absent) removes the autostart link in C(/etc/xen/auto), the config
     and the disks (files, or logical volumes with O(lvm)); refused while the
     guest runs.
@@ -189,7 +193,7 @@ notes:
   - Keys and password are applied when the image is built; to change them on an
     existing guest use M(kuutorvaja.xen.xen_guest_files).
 requirements:
-  - xen-tools (C(xen-create-image)) on the dom0 for O(state=present).
+  - xen-tools (C(xen-create-image)) and C(unshare) (util-linux) on the dom0 for O(state=present).
 seealso:
   - module: kuutorvaja.xen.xen_guest_config
   - module: kuutorvaja.xen.xen_domain
@@ -264,7 +268,7 @@ status:
   returned: state=present
   type: str
 command:
-  description: The xen-create-image argv that ran (or would run). Holds no secret.
+  description: The xen-create-image argv that ran (or would run; in a private mount namespace). Holds no secret.
   returned: when a build ran or would run
   type: list
   elements: str

@@ -330,6 +330,26 @@ def test_shutdown_times_out():
     assert clock.now == 3 and not runner.calls
 
 
+def test_shutdown_asks_again_when_the_guest_ignores_the_first_request():
+    # A guest asked while booting takes the request and runs on (seen on the lab).
+    running = (["xl", "list"], 0, fixture_text("xen-4.17/xl-list-running.txt"), "")
+    calls = [(["xl", "shutdown", "test1"], 0, "", "")] + [running] * 3
+    calls += [(["xl", "shutdown", "test1"], 0, "", ""), running]
+    calls += [(["xl", "list"], 0, fixture_text("xen-4.17/xl-list-dom0.txt"), "")]
+    tool, runner, clock = make(calls)
+    assert tool.shutdown("test1", timeout=60, interval=10, resend=20) is True
+    assert runner.seen.count(["xl", "shutdown", "test1"]) == 2 and not runner.calls
+    assert clock.now == 40
+
+
+def test_shutdown_does_not_ask_again_while_the_guest_is_shutting_down():
+    calls = [(["xl", "shutdown", "test1"], 0, "", "")]
+    calls += [(["xl", "list"], 0, fixture_text("xen-4.17/xl-list-after-shutdown.txt"), "")] * 4
+    tool, runner, clock = make(calls)
+    assert tool.shutdown("test1", timeout=3, interval=1, resend=1) is False
+    assert runner.seen.count(["xl", "shutdown", "test1"]) == 1 and not runner.calls
+
+
 def test_shutdown_of_missing_domain_is_not_an_error():
     tool, dummy, dummy2 = make([(["xl", "shutdown", "nosuch"], 1, "", fixture_text("xen-4.17/xl-invalid-domain.stderr"))])
     assert tool.shutdown("nosuch") is True

@@ -59,6 +59,11 @@ def create_argv(host, *extra):
     return xen_tools.build_create_argv(spec_from_params(dict(host.args))) + list(extra)
 
 
+def run_argv(host, *extra):
+    """What actually runs: xen-create-image in a private mount namespace."""
+    return ["unshare", "--mount", "--propagation", "private", "--"] + create_argv(host, *extra)
+
+
 def test_existing_guest_is_unchanged_with_one_toolstack_read(module_harness, host):
     make_guest(host)
     result = module_harness(xen_image.main, host.args, [XL_TEST1])
@@ -70,7 +75,7 @@ def test_existing_guest_is_unchanged_with_one_toolstack_read(module_harness, hos
 
 def test_check_mode_reports_the_build_and_runs_nothing(module_harness, host):
     result = module_harness(xen_image.main, dict(host.args, _ansible_check_mode=True), [XL_DOM0],
-                            installed=("xl", "xen-create-image"))
+                            installed=("xl", "xen-create-image", "unshare"))
     assert result["changed"] and result["command"] == create_argv(host)
     assert not os.path.exists(host.config) and not os.path.exists(os.path.dirname(host.disk))
 
@@ -79,8 +84,8 @@ def test_failed_build_removes_what_it_created_and_quotes_the_log(module_harness,
     os.makedirs(host.root / "log")
     (host.root / "log" / "test1.log").write_text(fixture_text("xen-tools/test1-failed.log"))
     result = module_harness(xen_image.main, host.args, [
-        XL_DOM0, (create_argv(host), 127, "", "Aborting"),
-    ], installed=("xl", "xen-create-image"))
+        XL_DOM0, (run_argv(host), 127, "", "Aborting"),
+    ], installed=("xl", "xen-create-image", "unshare"))
     assert result["failed"]
     assert "xen-create-image failed with rc=127" in result["msg"]
     assert "System installation failed: /bin/ls missing." in result["msg"]
@@ -104,7 +109,7 @@ def test_force_rebuild_refused_while_running(module_harness, host):
 def test_force_rebuild_says_so(module_harness, host):
     make_guest(host)
     result = module_harness(xen_image.main, dict(host.args, force=True, _ansible_check_mode=True), [XL_DOM0],
-                            installed=("xl", "xen-create-image"))
+                            installed=("xl", "xen-create-image", "unshare"))
     assert result["changed"] and result["rebuilt"] and "--force" in result["command"]
 
 
@@ -117,7 +122,7 @@ def test_force_rebuild_says_so(module_harness, host):
 ])
 def test_bad_input_refused_before_anything_runs(module_harness, host, changes, message):
     calls = [] if "name" in changes or "mac" in changes or "size" in changes else [XL_DOM0]
-    result = module_harness(xen_image.main, dict(host.args, **changes), calls, installed=("xl", "xen-create-image"))
+    result = module_harness(xen_image.main, dict(host.args, **changes), calls, installed=("xl", "xen-create-image", "unshare"))
     assert result["failed"] and message in result["msg"]
     result["_script"].assert_done()
     assert not os.path.exists(os.path.dirname(host.disk))
@@ -171,6 +176,8 @@ def test_build_then_post_install_then_summary(host):
     installed = []
     result = manager(host, runner).ensure_present(spec, post_install=installed.append)
     assert result["changed"] and not result["rebuilt"] and result["status"] == "absent"
+    # The build's mounts stay in a namespace of its own; the result shows the xen-tools argv.
+    assert runner.seen == [["unshare", "--mount", "--propagation", "private", "--"] + result["command"]]
     assert result["summary"]["mac"] == "00:16:3e:78:5d:6a"
     assert installed == [spec]
     assert not os.listdir(str(host.root / "state"))
@@ -203,18 +210,28 @@ def test_interrupted_build_is_cleaned_and_rebuilt(host):
 
 
 class ScriptedBuildRunner(BuildingRunner):
-    """Like :class:`BuildingRunner`, but every other command is scripted as (argv, rc, stdout)."""
+    """Like :class:`BuildingRunner`, but every other command is scripted as (argv, rc, stdout).
+
+    A ``umount`` that succeeds takes the topmost mount at its path out of the
+    host's mountinfo file, as the kernel would.
+    """
 
     def __init__(self, host, calls):
         super().__init__(host)
         self.calls = list(calls)
 
     def run(self, argv, check_rc=True, data=None, env=None):
-        if argv[0] == "xen-create-image":
+        if "xen-create-image" in argv:
             return super().run(argv, check_rc, data, env)
         self.seen.append(list(argv))
         want, rc, out = self.calls.pop(0)
         assert list(argv) == want, (argv, want)
+        if argv[0] == "umount" and rc == 0:
+            path = self.host.root / "mountinfo"
+            lines = path.read_text().splitlines(True)
+            point = argv[1].replace(" ", "\\040")
+            index = max(i for i, line in enumerate(lines) if line.split()[4] == point)
+            path.write_text("".join(lines[:index] + lines[index + 1:]))
         return rc, out, ""
 
 
@@ -259,7 +276,7 @@ def test_interrupted_build_releases_its_mounts_before_deleting(host, monkeypatch
     result = mgr.ensure_present(spec)
     assert result["changed"] and result["status"] == "interrupted" and "--force" in result["command"]
     assert not runner.calls
-    assert runner.seen[-1][0] == "xen-create-image"
+    assert runner.seen[-1][:6] == ["unshare", "--mount", "--propagation", "private", "--", "xen-create-image"]
     assert os.path.exists(host.disk) and not os.listdir(str(host.root / "state"))
 
 
@@ -308,7 +325,7 @@ def test_no_loop_device_no_mount_is_touched(host, monkeypatch):
 def test_xenstored_down_fails_naming_it(module_harness, host):
     stderr = fixture_text("xen-4.17/xl-no-xenstore.stderr")
     result = module_harness(xen_image.main, host.args, [(["xl", "list"], 1, "", stderr)],
-                            installed=("xl", "xen-create-image"))
+                            installed=("xl", "xen-create-image", "unshare"))
     assert result["failed"] and result["msg"].startswith("xenstored is not running or cannot be reached")
     assert "cannot connect to xenstore" in result["msg"]
     assert not os.path.exists(os.path.dirname(host.disk))
@@ -356,3 +373,17 @@ def test_failed_build_on_a_fresh_dir_leaves_no_domains_directory(host, monkeypat
             "nothing" if other_guest else domains)):
         manager(host, NokeepFailingRunner(host)).ensure_present(spec_from_params(dict(host.args)))
     assert os.path.isdir(domains) is other_guest
+
+
+def test_a_mount_that_will_not_go_is_named_and_nothing_is_deleted(host, monkeypatch):
+    interrupted(host, KILLED_MOUNTINFO, monkeypatch)
+    runner = ScriptedBuildRunner(host, [
+        (["losetup", "-j", host.disk], 0, "/dev/loop3: [65025]:1234 (%s)\n" % host.disk),
+        (["losetup", "-j", host.swap], 0, ""),
+        (["umount", "/tmp/9Bq2x k/dev/pts"], 0, ""),
+        (["umount", "/tmp/9Bq2x k/proc"], 0, ""),
+        (["umount", "/tmp/9Bq2x k"], 32, ""),  # target is busy
+    ])
+    with pytest.raises(GuestError, match="could not unmount /tmp/9Bq2x k, left mounted by an interrupted build"):
+        manager(host, runner).ensure_present(spec_from_params(dict(host.args)))
+    assert os.path.exists(host.disk) and os.path.exists(str(host.root / "state" / "test1.json"))
