@@ -560,8 +560,9 @@ class ImageManager:
                 devices += loop_attachments(self.runner, path)
         if not devices:
             return []
-        tops = [point for point, source in self._mounts() if source in devices]
-        inside = [point for point, _source in self._mounts()
+        mounts = self._mounts()
+        tops = [point for point, source in mounts if source in devices]
+        inside = [point for point, _source in mounts
                   if any(point == top or point.startswith(top.rstrip("/") + "/") for top in tops)]
         # A umount may take a propagated copy elsewhere with it: check the outcome, not each call.
         for point in reversed(inside):

@@ -295,13 +295,19 @@ def test_interrupted_offline_step_detaches_its_loop_device(host, monkeypatch):
     assert result["changed"] and not runner.calls
 
 
-def test_absent_after_an_interrupted_build_releases_its_mounts(host, monkeypatch):
-    interrupted(host, KILLED_MOUNTINFO, monkeypatch)
-    runner = ScriptedBuildRunner(host, [
+def killed_build_umounts(host):
+    """The lookups and inner umounts that release KILLED_MOUNTINFO's mounts, up to the disk's own mount point."""
+    return [
         (["losetup", "-j", host.disk], 0, "/dev/loop3: [65025]:1234 (%s)\n" % host.disk),
         (["losetup", "-j", host.swap], 0, ""),
         (["umount", "/tmp/9Bq2x k/dev/pts"], 0, ""),
         (["umount", "/tmp/9Bq2x k/proc"], 0, ""),
+    ]
+
+
+def test_absent_after_an_interrupted_build_releases_its_mounts(host, monkeypatch):
+    interrupted(host, KILLED_MOUNTINFO, monkeypatch)
+    runner = ScriptedBuildRunner(host, killed_build_umounts(host) + [
         (["umount", "/tmp/9Bq2x k"], 0, ""),
         (["losetup", "-j", host.disk], 0, ""),
         (["losetup", "-j", host.swap], 0, ""),
@@ -377,11 +383,7 @@ def test_failed_build_on_a_fresh_dir_leaves_no_domains_directory(host, monkeypat
 
 def test_a_mount_that_will_not_go_is_named_and_nothing_is_deleted(host, monkeypatch):
     interrupted(host, KILLED_MOUNTINFO, monkeypatch)
-    runner = ScriptedBuildRunner(host, [
-        (["losetup", "-j", host.disk], 0, "/dev/loop3: [65025]:1234 (%s)\n" % host.disk),
-        (["losetup", "-j", host.swap], 0, ""),
-        (["umount", "/tmp/9Bq2x k/dev/pts"], 0, ""),
-        (["umount", "/tmp/9Bq2x k/proc"], 0, ""),
+    runner = ScriptedBuildRunner(host, killed_build_umounts(host) + [
         (["umount", "/tmp/9Bq2x k"], 32, ""),  # target is busy
     ])
     with pytest.raises(GuestError, match="could not unmount /tmp/9Bq2x k, left mounted by an interrupted build"):
