@@ -496,6 +496,7 @@ class ImageManager:
             missing = [p for p, e in self.existing(spec).items() if not e]
             if missing:
                 raise GuestError("xen-create-image finished but did not create %s" % ", ".join(missing))
+            self._check_room_left(spec)
             if post_install:
                 post_install(spec)
         except (CommandError, GuestError) as exc:
@@ -515,6 +516,23 @@ class ImageManager:
         if summary.get("mac") and summary["mac"] != spec.mac:
             self.module.warn("xen-tools reports MAC %s, expected %s" % (summary["mac"], spec.mac))
         return changed_result
+
+    @staticmethod
+    def _check_room_left(spec):
+        """Fail a build that filled the filesystem holding its image files.
+
+        Writes inside a sparse image that no longer fit fail in the loop
+        device's writeback, where neither tar nor xen-tools sees them: the
+        build "succeeds" with files missing from the guest (seen on the lab).
+        They fail only once root's reserve is gone too, so a filesystem with
+        nothing left for ordinary writers is where the build may have lost some.
+        """
+        left = None if spec.lvm or not spec.dir else free_mib(spec.dir)
+        if left is not None and left < 1:
+            raise GuestError(
+                "the filesystem holding %s was full when xen-create-image finished, so writes into "
+                "the guest's disk images may have been lost" % spec.dir
+            )
 
     def _write_marker(self, spec, created):
         os.makedirs(self.state_dir, mode=0o700, exist_ok=True)

@@ -145,15 +145,21 @@ def main():
     deadline = time.monotonic() + timeout
     module = build = None
     while time.monotonic() < deadline:
-        module = find_module(jid) if jid else None
         if mode == "kill-offline":
+            # The offline write is short: stop the module the moment its
+            # mount shows, before it can unmount (polling slowly under TCG
+            # struck during its cleanup).
+            module = module or (find_module(jid) if jid else None)
             if module and mounts_of(disk):
+                os.kill(module, signal.SIGSTOP)
                 break
-        else:
-            build = find_build(name, descendants(module) if module else None)
-            if build and os.path.exists(disk) and (module or mode == "reboot"):
-                break
-        time.sleep(0.25 if mode == "kill-offline" else 0.5)
+            time.sleep(0.1 if module else 0.5)
+            continue
+        module = find_module(jid) if jid else None
+        build = find_build(name, descendants(module) if module else None)
+        if build and os.path.exists(disk) and (module or mode == "reboot"):
+            break
+        time.sleep(0.5)
     else:
         print(json.dumps({"error": "%s: the build of %s did not reach that stage within %ds" % (mode, name, timeout)}))
         return 3

@@ -359,6 +359,19 @@ def test_failed_build_says_when_dir_had_less_room_than_the_disks(host, monkeypat
     assert (note in message) is noted
 
 
+def test_a_build_that_filled_its_filesystem_fails_and_is_removed(host, monkeypatch):
+    free = iter([140, 0])  # MiB free before the build, and after it
+    monkeypatch.setattr(xen_tools, "free_mib", lambda path: next(free))
+    spec = spec_from_params(dict(host.args))
+    with pytest.raises(GuestError) as caught:
+        manager(host, BuildingRunner(host)).ensure_present(spec)
+    message = str(caught.value)
+    assert message.startswith("building guest test1 failed: the filesystem holding %s was full when "
+                              "xen-create-image finished" % host.args["dir"])
+    assert "Probably out of disk space: %s had 140 MiB free" % host.args["dir"] in message
+    assert not os.path.exists(host.disk) and not os.path.exists(host.config)
+
+
 class NokeepFailingRunner(FailingRunner):
     """xen-create-image makes DIR/domains/NAME, fails, and its --nokeep removes only NAME's own directory."""
 
