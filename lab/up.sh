@@ -34,9 +34,7 @@ fi
 case "$accel" in
   # max without SMAP and LA57: the model the recorded Xen 4.17 fixtures ran
   # on. Without XSAVE (so without AVX): with it, the dom0's processes saw
-  # their data corrupted while Xen switched between the dom0 and a booting
-  # guest (lab/integrity-probe.yml: 18 of 60 module runs failed on one CPU,
-  # 0 of 60 without XSAVE; README.md).
+  # their data corrupted while a guest booted (README.md has the figures).
   tcg) accel_args=(-accel "tcg,thread=$tcg_thread" -cpu "max,-smap,-la57,-xsave") ;;
   kvm) accel_args=(-accel kvm -cpu host) ;;
   *) xenlab_die "XENLAB_ACCEL must be tcg or kvm, not '$accel'" ;;
