@@ -28,6 +28,7 @@ Exit status 3 when the stage was not reached within TIMEOUT.
 import glob
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -57,16 +58,34 @@ def pids():
     return [int(p.split("/")[2]) for p in glob.glob("/proc/[0-9]*")]
 
 
+def children(pid):
+    """Direct children of ``pid``, from /proc/PID/task/*/children (fast: no scan of every process)."""
+    found = set()
+    for path in glob.glob("/proc/%d/task/*/children" % pid):
+        try:
+            with open(path) as handle:
+                found.update(int(c) for c in handle.read().split())
+        except OSError:
+            pass
+    return found
+
+
+# Kernels without CONFIG_PROC_CHILDREN: find children by a scan of every process.
+HAVE_CHILDREN_FILES = bool(glob.glob("/proc/self/task/*/children"))
+
+
 def descendants(root):
     """``root`` and every process below it."""
-    tree = {root}
-    grew = True
-    while grew:
-        grew = False
-        for pid in pids():
-            if pid not in tree and parent(pid) in tree:
-                tree.add(pid)
-                grew = True
+    tree, todo = {root}, [root]
+    while todo:
+        pid = todo.pop()
+        if HAVE_CHILDREN_FILES:
+            found = children(pid)
+        else:
+            found = {p for p in pids() if parent(p) == pid}
+        for child in found - tree:
+            tree.add(child)
+            todo.append(child)
     return tree
 
 
@@ -111,19 +130,23 @@ def mounts_of(disk):
     return points
 
 
-def kill_tree(module):
-    """Freeze, then SIGKILL ``module`` and everything below it; returns what was killed."""
+def freeze(module):
+    """SIGSTOP ``module`` and everything below it, until nothing new shows; returns the frozen pids."""
     frozen = set()
     while True:
         tree = descendants(module) - frozen
         if not tree:
-            break
+            return frozen
         for pid in tree:
             try:
                 os.kill(pid, signal.SIGSTOP)
             except ProcessLookupError:
                 pass
         frozen |= tree
+
+
+def kill(frozen):
+    """SIGKILL the frozen pids and wait for them to go; returns what was killed."""
     killed = []
     for pid in sorted(frozen):
         argv = cmdline(pid)
@@ -138,22 +161,36 @@ def kill_tree(module):
     return killed
 
 
+def mount_table_changes():
+    """A poller that wakes when this namespace's mount table changes (POLLPRI on mountinfo)."""
+    handle = open("/proc/self/mountinfo")  # pylint: disable=consider-using-with  # kept for the poll
+    poller = select.poll()
+    poller.register(handle, select.POLLPRI | select.POLLERR)
+    return handle, poller
+
+
 def main():
     """Wait for the stage, then strike."""
     mode, name, disk, timeout = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
     jid = sys.argv[5] if len(sys.argv) > 5 else None
     deadline = time.monotonic() + timeout
     module = build = None
+    frozen = set()
+    _mountinfo, poller = mount_table_changes()
     while time.monotonic() < deadline:
         if mode == "kill-offline":
-            # The offline write is short: stop the module the moment its
-            # mount shows, before it can unmount (polling slowly under TCG
-            # struck during its cleanup).
+            # The offline write is short: freeze the module's whole tree the
+            # moment its mount shows (woken by the mount table's change, not
+            # by slow polling under TCG), before it or an umount child can
+            # unmount.
             module = module or (find_module(jid) if jid else None)
-            if module and mounts_of(disk):
-                os.kill(module, signal.SIGSTOP)
+            if not module:
+                time.sleep(0.5)
+                continue
+            poller.poll(200)
+            if mounts_of(disk):
+                frozen = freeze(module)
                 break
-            time.sleep(0.1 if module else 0.5)
             continue
         module = find_module(jid) if jid else None
         build = find_build(name, descendants(module) if module else None)
@@ -167,8 +204,10 @@ def main():
         print(json.dumps({"build_pid": build, "action": "reboot"}), flush=True)
         subprocess.run(["systemctl", "reboot"], check=True)
         return 0
+    if not frozen:
+        frozen = freeze(module)
     mounted = mounts_of(disk)
-    killed = kill_tree(module)
+    killed = kill(frozen)
     print(json.dumps({"module_pid": module, "build_pid": build, "killed": killed, "mounted": mounted}))
     return 0
 
