@@ -19,6 +19,9 @@ import textwrap
 RECAP_FAILED = re.compile(r"^\S+\s+: ok=\d+ .*\b(unreachable|failed)=[1-9]")
 FATAL = re.compile(r"^(fatal|failed): \[[^\]]+\].*? => (.*)$")
 TASK = re.compile(r"^TASK \[(.*)\]")
+# Colour codes, and the frame Molecule draws around a playbook's output on a terminal.
+COLOUR = re.compile(r"\x1b\[[0-9;]*m")
+FRAME = re.compile(r"^\s*│\s?")
 
 
 def last_failure(lines):
@@ -67,7 +70,7 @@ def summary(result):
 
 def main():
     with open(sys.argv[1], errors="replace") as handle:
-        lines = handle.read().splitlines()
+        lines = [FRAME.sub("", COLOUR.sub("", line)) for line in handle.read().splitlines()]
     found = last_failure(lines)
     if not found:
         print("== ci digest: no failed play recap in the log; see the lines above")

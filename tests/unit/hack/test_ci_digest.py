@@ -64,3 +64,18 @@ def test_unreachable_counts_as_a_failure():
     task, result = ci_digest.last_failure(lines)
     assert task == "Read the guest's domid"
     assert ci_digest.summary(result) == "Data could not be sent"
+
+
+def test_molecule_frame_and_colours_are_read_through(tmp_path, capsys, monkeypatch):
+    log = tmp_path / "ci.log"
+    log.write_text(
+        "  \x1b[2m│\x1b[0m TASK [Some check]\n"
+        "  \x1b[2m\x1b[31m│\x1b[0m \x1b[31mfatal: [dom0]: FAILED! => {\"msg\": \"boom\"}\x1b[0m\n"
+        "  \x1b[2m│\x1b[0m dom0  : ok=3 changed=0 unreachable=0 failed=1 skipped=0\n"
+    )
+    monkeypatch.setattr(ci_digest.sys, "argv", ["ci_digest.py", str(log)])
+    assert ci_digest.main() == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "== ci digest: the failing task was [Some check]",
+        "== ci digest: boom",
+    ]
