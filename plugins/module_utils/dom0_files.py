@@ -1,0 +1,229 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) kuutorvaja.xen contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The dom0's own configuration files, compared and written as one batch (kuutorvaja.xen.xen_dom0_files).
+
+A role's no-op run used to cost one module run (one SSH round trip, a Python
+start on the dom0) per file, directory and key; here every path of a batch is
+compared in one run and only the differences are written.
+"""
+
+from __future__ import annotations
+
+import grp
+import os
+import pwd
+import re
+import stat
+import tempfile
+from dataclasses import dataclass
+
+# How a key is written, the pattern of its active line and of a commented-out
+# example of it (the package's documentation, which we keep and insert after).
+SYNTAXES = {
+    "shell": ("{key}={value}", r"^{key}\s*=", r"^#\s*{key}\s*="),
+    "xl": ('{key}="{value}"', r"^{key}\s*=", r"^#\s*{key}\s*="),
+}
+
+
+class Dom0FilesError(Exception):
+    """A batch that cannot be applied; the message names the path and what is wrong."""
+
+
+@dataclass
+class Attrs:
+    """Owner, group and permission bits of a path, compared as numbers."""
+
+    uid: int
+    gid: int
+    mode: int
+
+    def describe(self):
+        """``0644 root:root`` for diff headers."""
+        try:
+            owner = pwd.getpwuid(self.uid).pw_name
+        except KeyError:
+            owner = str(self.uid)
+        try:
+            group = grp.getgrgid(self.gid).gr_name
+        except KeyError:
+            group = str(self.gid)
+        return "%04o %s:%s" % (self.mode, owner, group)
+
+
+def set_keys(text, settings, syntax):
+    """Return ``text`` with each ``settings`` key set, the rest of the file kept.
+
+    The last active line of a key is replaced (the one the reader obeys); a
+    missing key goes after the last commented-out example of it, else at the end.
+    """
+    line_format, active_pattern, commented_pattern = SYNTAXES[syntax]
+    lines = text.splitlines(True)
+    for item in settings:
+        key = re.escape(item["key"])
+        line = line_format.format(key=item["key"], value=item["value"]) + "\n"
+        active = re.compile(active_pattern.format(key=key))
+        commented = re.compile(commented_pattern.format(key=key))
+        hits = [i for i, old in enumerate(lines) if active.match(old)]
+        if hits:
+            lines[hits[-1]] = line
+            continue
+        examples = [i for i, old in enumerate(lines) if commented.match(old)]
+        where = examples[-1] + 1 if examples else len(lines)
+        if where > 0 and not lines[where - 1].endswith("\n"):
+            lines[where - 1] += "\n"
+        lines.insert(where, line)
+    return "".join(lines)
+
+
+class Dom0Files:
+    """Compare a batch of directories and files with the host; write the differences unless in check mode."""
+
+    def __init__(self, module):
+        self.module = module
+        self.check_mode = module.check_mode
+        self.changed_paths = []
+        self.wanted = {}  # path -> Attrs, filled by validate()
+        self.diffs = []
+
+    def run(self, directories, files):
+        """Ensure ``directories`` then ``files`` (option dicts of the module); return the result dict."""
+        self.validate(directories, files)
+        for spec in directories:
+            self.ensure_directory(spec)
+        for spec in files:
+            self.ensure_file(spec)
+        result = {"changed": bool(self.changed_paths), "changed_paths": self.changed_paths}
+        if self.module._diff:
+            result["diff"] = self.diffs
+        return result
+
+    def validate(self, directories, files):
+        """Check every path, key, value, owner, group and mode before anything is touched."""
+        seen = set()
+        for kind, spec in [("directories", d) for d in directories] + [("files", f) for f in files]:
+            path = spec["path"]
+            if not os.path.isabs(path) or ".." in path.split("/"):
+                raise Dom0FilesError("%s: path '%s' must be absolute, without '..'" % (kind, path))
+            path = spec["path"] = os.path.normpath(path)
+            if path in seen:
+                raise Dom0FilesError("%s: path '%s' is given twice" % (kind, path))
+            seen.add(path)
+            if kind == "files" and (spec.get("content") is None) == (spec.get("settings") is None):
+                raise Dom0FilesError("files: '%s' needs exactly one of content (the whole file) or settings (keys in it)" % path)
+            for item in spec.get("settings") or []:
+                self.validate_setting(path, item, spec["syntax"])
+            self.wanted[path] = self.wanted_attrs(spec)
+
+    @staticmethod
+    def validate_setting(path, item, syntax):
+        """A key is a plain name; a value is one line (and, quoted by xl syntax, holds no quote)."""
+        if not re.match(r"^[A-Za-z_][A-Za-z0-9_.]*$", item["key"]):
+            raise Dom0FilesError("files: '%s': key '%s' must be a name of letters, digits, '_' and '.'" % (path, item["key"]))
+        if "\n" in item["value"] or "\r" in item["value"]:
+            raise Dom0FilesError("files: '%s': the value of %s must be one line" % (path, item["key"]))
+        if syntax == "xl" and '"' in item["value"]:
+            raise Dom0FilesError("files: '%s': the value of %s must not hold '\"' (xl syntax quotes it)" % (path, item["key"]))
+
+    def wanted_attrs(self, spec):
+        """The owner, group and mode a spec asks for, as numbers."""
+        try:
+            uid = pwd.getpwnam(spec["owner"]).pw_uid
+        except KeyError:
+            raise Dom0FilesError("%s: owner '%s' is not a user on this host" % (spec["path"], spec["owner"]))
+        try:
+            gid = grp.getgrnam(spec["group"]).gr_gid
+        except KeyError:
+            raise Dom0FilesError("%s: group '%s' is not a group on this host" % (spec["path"], spec["group"]))
+        mode = spec["mode"]
+        if isinstance(mode, int) and not isinstance(mode, bool) and 0 <= mode <= 0o7777:
+            # YAML read an unquoted 0644 as the number it means, as ansible.builtin.file takes it.
+            return Attrs(uid, gid, mode)
+        if not isinstance(mode, str) or not re.match(r"^0?[0-7]{3,4}$", mode):
+            raise Dom0FilesError("%s: mode '%s' must be octal like '0644'" % (spec["path"], mode))
+        return Attrs(uid, gid, int(mode, 8))
+
+    @staticmethod
+    def current_attrs(path):
+        """The path's attributes (through a symlink, as every step here), None when it does not exist."""
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            return None
+        return Attrs(st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode))
+
+    def ensure_directory(self, spec):
+        """A directory with the wanted attributes; missing parents are made as by ``mkdir -p``."""
+        path, wanted = spec["path"], self.wanted[spec["path"]]
+        current = self.current_attrs(path)
+        if current is not None and not os.path.isdir(path):
+            raise Dom0FilesError("directories: '%s' exists and is not a directory" % path)
+        if current == wanted:
+            return
+        self.note_change(path, "directory %s" % current.describe() if current else "(absent)",
+                         "directory %s" % wanted.describe(), "", "")
+        if self.check_mode:
+            return
+        if current is None:
+            os.makedirs(path, wanted.mode)
+        self.set_attrs(path, wanted)
+
+    def ensure_file(self, spec):
+        """A regular file with the wanted content (or keys) and attributes.
+
+        A symlink is followed: its target is the file compared and written
+        (as lineinfile does), so the link itself stays.
+        """
+        path, wanted = os.path.realpath(spec["path"]), self.wanted[spec["path"]]
+        current = self.current_attrs(path)
+        if current is not None and not os.path.isfile(path):
+            raise Dom0FilesError("files: '%s' exists and is not a regular file" % path)
+        old = None
+        if current is not None:
+            # newline="": line endings are compared and kept as they are.
+            with open(path, "r", encoding="utf-8", errors="surrogateescape", newline="") as handle:
+                old = handle.read()
+        if spec.get("settings") is not None:
+            new = set_keys(old or "", spec["settings"], spec["syntax"])
+        else:
+            new = spec["content"]
+        if old == new and current == wanted:
+            return
+        # Reported under the name the caller gave, which it looks for in changed_paths.
+        self.note_change(spec["path"], "%s %s" % (path, current.describe()) if current else "(absent)",
+                         "%s %s" % (path, wanted.describe()), old or "", new)
+        if self.check_mode:
+            return
+        if not os.path.isdir(os.path.dirname(path)):
+            # As lineinfile's create: a missing parent is made (0755 by the umask).
+            os.makedirs(os.path.dirname(path))
+        if old != new:
+            self.write(path, new, wanted)
+        else:
+            self.set_attrs(path, wanted)
+
+    def write(self, path, text, wanted):
+        """Write atomically: a temp file beside the target gets the attributes, then replaces it."""
+        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".%s." % os.path.basename(path))
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape", newline="") as handle:
+                handle.write(text)
+            self.set_attrs(tmp, wanted)
+            self.module.atomic_move(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        # atomic_move may copy the old file's attributes onto the new one.
+        self.set_attrs(path, wanted)
+
+    @staticmethod
+    def set_attrs(path, wanted):
+        """Owner and group first: chown can clear set-id bits that chmod sets."""
+        os.chown(path, wanted.uid, wanted.gid)
+        os.chmod(path, wanted.mode)
+
+    def note_change(self, path, before_header, after_header, before, after):
+        """Record a changed path and its diff entry."""
+        self.changed_paths.append(path)
+        self.diffs.append({"before_header": before_header, "after_header": after_header,
+                           "before": before, "after": after})

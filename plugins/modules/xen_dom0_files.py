@@ -1,0 +1,182 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) kuutorvaja.xen contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Module kuutorvaja.xen.xen_dom0_files: the dom0's configuration files as one batch."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: xen_dom0_files
+short_description: Write a batch of dom0 configuration files and keys in one module run
+version_added: 0.2.0
+description:
+  - Compares every listed directory and file with the host in one module run
+    and writes only what differs. The dom0 roles use it so that a run with
+    nothing to change costs one SSH round trip per batch instead of one per
+    file, directory and key.
+  - A file either gets its whole O(files[].content) (render it on the
+    controller with the P(ansible.builtin.template#lookup) lookup), or
+    O(files[].settings), keys set in place in a package's conffile whose other
+    lines and comments are kept.
+  - Files are written atomically (a temporary file in the same directory, then
+    renamed over the old one).
+  - Directories are handled first, in the order given; a file's directory must
+    exist or be listed.
+  - Paths must be absolute and are normalised (a trailing C(/) is dropped); C(..) is refused.
+author:
+  - kuutorvaja.xen contributors (@kuutorvaja)
+extends_documentation_fragment:
+  - kuutorvaja.xen.attributes
+  - kuutorvaja.xen.attributes.platform
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Reports in RV(changed_paths) what would be written; nothing is touched.
+  diff_mode:
+    support: full
+    details:
+      - One diff per changed path (content, and mode and owner in the headers).
+options:
+  directories:
+    description:
+      - Directories to create or correct, in this order. Missing parents are created too (as by
+        C(mkdir -p)); owner, group and mode are set on the listed directory.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      path:
+        description: Absolute path.
+        type: str
+        required: true
+      owner:
+        description: Owner (user name).
+        type: str
+        default: root
+      group:
+        description: Group (group name).
+        type: str
+        default: root
+      mode:
+        description: Octal permission bits, a string like C('0644') (an unquoted YAML C(0644) is taken as the number it means).
+        type: raw
+        default: "0755"
+  files:
+    description: Regular files; each needs exactly one of O(files[].content) and O(files[].settings).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      path:
+        description: Absolute path.
+        type: str
+        required: true
+      content:
+        description: The whole file.
+        type: str
+      settings:
+        description:
+          - Keys to set in the file, in this order. The last active line of a key is replaced; a
+            missing key goes after the last commented-out example of it (C(#key=...)), else at the
+            end. A missing file is created with just these keys.
+        type: list
+        elements: dict
+        suboptions:
+          key:
+            description: The key, e.g. C(autoballoon) or C(XENDOMAINS_RESTORE).
+            type: str
+            required: true
+          value:
+            description: The value, written as given (quoted by V(xl) syntax).
+            type: str
+            required: true
+      syntax:
+        description:
+          - How O(files[].settings) are written - V(shell) C(KEY=value) (C(/etc/default/*)), V(xl)
+            C(key="value") (C(xl.conf)).
+        type: str
+        choices: [shell, xl]
+        default: shell
+      owner:
+        description: Owner (user name).
+        type: str
+        default: root
+      group:
+        description: Group (group name).
+        type: str
+        default: root
+      mode:
+        description: Octal permission bits, a string like C('0644') (an unquoted YAML C(0644) is taken as the number it means).
+        type: raw
+        default: "0644"
+seealso:
+  - module: ansible.builtin.template
+  - module: ansible.builtin.lineinfile
+"""
+
+EXAMPLES = r"""
+- name: The GRUB drop-in directory, Xen's command line and the default entry, in one run
+  kuutorvaja.xen.xen_dom0_files:
+    directories:
+      - path: /etc/default/grub.d
+    files:
+      - path: /etc/default/grub
+        settings:
+          - {key: XEN_OVERRIDE_GRUB_DEFAULT, value: "1"}
+      - path: /etc/default/grub.d/zz-kuutorvaja-xen.cfg
+        content: "{{ lookup('ansible.builtin.template', 'grub-xen.cfg.j2') }}"
+  notify: Update GRUB
+
+- name: Ask what would change, without writing (a plan)
+  kuutorvaja.xen.xen_dom0_files:
+    files:
+      - path: /etc/xen/xl.conf
+        syntax: xl
+        settings:
+          - {key: autoballoon, value: "off"}
+  check_mode: true
+  register: plan
+"""
+
+RETURN = r"""
+changed_paths:
+  description: The directories and files that were written or corrected (in check mode - would be).
+  returned: always
+  type: list
+  elements: str
+  sample: ["/etc/default/grub.d/zz-kuutorvaja-xen.cfg"]
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.dom0_files import Dom0Files, Dom0FilesError
+
+ATTRS = dict(owner=dict(type="str", default="root"), group=dict(type="str", default="root"))
+
+ARGUMENT_SPEC = dict(
+    directories=dict(type="list", elements="dict", default=[], options=dict(
+        path=dict(type="str", required=True), mode=dict(type="raw", default="0755"), **ATTRS)),
+    files=dict(type="list", elements="dict", default=[], options=dict(
+        path=dict(type="str", required=True),
+        content=dict(type="str"),
+        settings=dict(type="list", elements="dict", options=dict(
+            key=dict(type="str", required=True, no_log=False), value=dict(type="str", required=True))),
+        syntax=dict(type="str", choices=["shell", "xl"], default="shell"),
+        mode=dict(type="raw", default="0644"), **ATTRS)),
+)
+
+
+def main():
+    """Compare the batch, write the differences, report the changed paths."""
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    try:
+        result = Dom0Files(module).run(module.params["directories"], module.params["files"])
+    except (Dom0FilesError, OSError) as exc:
+        module.fail_json(msg=str(exc))
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
