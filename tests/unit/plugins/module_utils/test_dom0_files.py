@@ -11,6 +11,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.dom0_files import set_keys
+from ansible_collections.kuutorvaja.xen.tests.unit.conftest_helpers import fixture_text
 
 # A shortened /etc/default/xendomains as Debian ships it.
 XENDOMAINS = (
@@ -30,19 +31,7 @@ XENDOMAINS = (
 )
 
 # A shortened /etc/xen/xl.conf as Debian ships it.
-XL_CONF = (
-    "## Global XL config file ##\n"
-    "\n"
-    "# Control whether dom0 is ballooned down when xen doesn't have enough\n"
-    "# free memory to create a domain.\n"
-    "#autoballoon=\"auto\"\n"
-    "\n"
-    "# default vif script to use if none is specified in the guest config\n"
-    "#vif.default.script=\"vif-bridge\"\n"
-    "\n"
-    "# default bridge device to use with vif-bridge hotplug scripts\n"
-    "#vif.default.bridge=\"xenbr0\"\n"
-)
+XL_CONF = fixture_text("debian/xl.conf")
 
 CASES = {
     "replace-active-key": (

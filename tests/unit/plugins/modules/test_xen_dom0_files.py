@@ -17,20 +17,13 @@ import stat
 import pytest
 
 from ansible_collections.kuutorvaja.xen.plugins.modules import xen_dom0_files
+from ansible_collections.kuutorvaja.xen.tests.unit.conftest_helpers import fixture_text
 
 OWNER = pwd.getpwuid(os.getuid()).pw_name
 GROUP = grp.getgrgid(os.getgid()).gr_name
 
-XL_CONF = (
-    "## Global XL config file ##\n"
-    "\n"
-    "# Control whether dom0 is ballooned down when xen doesn't have enough\n"
-    "# free memory to create a domain.\n"
-    "#autoballoon=\"auto\"\n"
-    "\n"
-    "# full path of the lockfile used by xl during domain creation\n"
-    "#lockfile=\"/var/lock/xl\"\n"
-)
+# A shortened /etc/xen/xl.conf as Debian ships it.
+XL_CONF = fixture_text("debian/xl.conf")
 
 
 def afile(path, **changes):
