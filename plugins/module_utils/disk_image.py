@@ -5,9 +5,10 @@
 
 The layout is read from the image's first sectors in Python (MBR, GPT,
 filesystem magic), so no tool is needed to tell a bare filesystem from a
-partitioned disk. Growing is the seed's ``dd count=0 seek=`` — a sparse
-extend that writes no zeros — followed by ``e2fsck -f -y`` and
-``resize2fs -p`` for a bare ext2/3/4 image only.
+partitioned disk; the size of a bare ext2/3/4 filesystem is read from its
+superblock in the same bytes (no ``dumpe2fs``). Growing is the seed's
+``dd count=0 seek=`` — a sparse extend that writes no zeros — followed by
+``e2fsck -f -y`` and ``resize2fs -p`` for a bare ext2/3/4 image only.
 """
 
 from __future__ import annotations
@@ -108,10 +109,67 @@ def _parse_gpt(head):
 HEAD_BYTES = 0x10048 + 4096
 
 
+def read_head(path, length=HEAD_BYTES):
+    """The first ``length`` bytes of the image (or block device) at ``path`` (fewer if it is shorter)."""
+    with open(path, "rb") as handle:
+        return handle.read(length)
+
+
 def read_layout(path):
     """:func:`parse_layout` of the image (or block device) at ``path``."""
-    with open(path, "rb") as handle:
-        return parse_layout(handle.read(HEAD_BYTES))
+    return parse_layout(read_head(path))
+
+
+# The ext2/3/4 superblock (struct ext4_super_block in Linux fs/ext4/ext4.h,
+# struct ext2_super_block in e2fsprogs lib/ext2fs/ext2_fs.h): 1024 bytes into
+# the filesystem, little-endian. Offsets below are from the superblock's start.
+EXT_SUPERBLOCK_OFFSET = 1024
+_EXT_BLOCKS_COUNT_LO = 0x04  # __le32 s_blocks_count_lo
+_EXT_LOG_BLOCK_SIZE = 0x18  # __le32 s_log_block_size: block size = 1024 << value
+_EXT_MAGIC = 0x38  # __le16 s_magic
+_EXT_FEATURE_INCOMPAT = 0x60  # __le32 s_feature_incompat
+_EXT_BLOCKS_COUNT_HI = 0x150  # __le32 s_blocks_count_hi, counts only with INCOMPAT_64BIT
+EXT_SUPER_MAGIC = 0xEF53
+EXT4_FEATURE_INCOMPAT_64BIT = 0x80
+# Block sizes ext2/3/4 allow: 1 KiB (log 0) to 64 KiB (log 6).
+_EXT_MAX_LOG_BLOCK_SIZE = 6
+# Bytes from the image's offset 0 that ext_filesystem_size() needs.
+EXT_SUPERBLOCK_END = EXT_SUPERBLOCK_OFFSET + _EXT_BLOCKS_COUNT_HI + 4
+
+
+def ext_filesystem_size(head, name="the image"):
+    """Size in bytes of the ext2/3/4 filesystem whose superblock is in ``head``.
+
+    ``head`` holds the filesystem's bytes from offset 0 (at least
+    :data:`EXT_SUPERBLOCK_END` of them, e.g. :func:`read_head`). The size is
+    the block count (``s_blocks_count_lo``, plus ``s_blocks_count_hi << 32``
+    when the 64bit feature is on) times the block size (``1024 <<
+    s_log_block_size``): the ``Block count`` times ``Block size`` that
+    ``dumpe2fs -h`` prints, without running it. ``name`` is used in messages.
+
+    Raises GuestError when ``head`` is too short, holds no ext magic (0xEF53)
+    or holds implausible values (a block size outside 1 KiB..64 KiB, no blocks).
+    """
+    if len(head) < EXT_SUPERBLOCK_END:
+        raise GuestError("%s is too short (%d bytes) to hold an ext2/3/4 superblock (%d bytes needed)"
+                         % (name, len(head), EXT_SUPERBLOCK_END))
+    sb = head[EXT_SUPERBLOCK_OFFSET:EXT_SUPERBLOCK_END]
+    (magic,) = struct.unpack_from("<H", sb, _EXT_MAGIC)
+    if magic != EXT_SUPER_MAGIC:
+        raise GuestError("%s holds no ext2/3/4 superblock (magic 0x%04x at byte %d, expected 0x%04x)"
+                         % (name, magic, EXT_SUPERBLOCK_OFFSET + _EXT_MAGIC, EXT_SUPER_MAGIC))
+    (log_block_size,) = struct.unpack_from("<I", sb, _EXT_LOG_BLOCK_SIZE)
+    if log_block_size > _EXT_MAX_LOG_BLOCK_SIZE:
+        raise GuestError("%s has an implausible ext superblock: s_log_block_size=%d (the block size must be 1 KiB to 64 KiB)"
+                         % (name, log_block_size))
+    (blocks,) = struct.unpack_from("<I", sb, _EXT_BLOCKS_COUNT_LO)
+    (incompat,) = struct.unpack_from("<I", sb, _EXT_FEATURE_INCOMPAT)
+    if incompat & EXT4_FEATURE_INCOMPAT_64BIT:
+        (blocks_hi,) = struct.unpack_from("<I", sb, _EXT_BLOCKS_COUNT_HI)
+        blocks |= blocks_hi << 32
+    if not blocks:
+        raise GuestError("%s has an implausible ext superblock: its block count is 0" % name)
+    return blocks * (1024 << log_block_size)
 
 
 def image_size(path):
@@ -136,19 +194,6 @@ def choose_partition(layout, number=None, option="partition"):
     if not linux:
         raise GuestError("the image holds no Linux partition to pick; set %s to the partition number" % option)
     return max(linux, key=lambda p: p["size"])
-
-
-def parse_dumpe2fs(text):
-    """Filesystem size in bytes from ``dumpe2fs -h`` output."""
-    values = {}
-    for line in (text or "").splitlines():
-        key, sep, value = line.partition(":")
-        if sep:
-            values[key.strip()] = value.strip()
-    try:
-        return int(values["Block count"]) * int(values["Block size"])
-    except (KeyError, ValueError):
-        raise GuestError("could not read the filesystem size from dumpe2fs output")
 
 
 def loop_attachments(runner, path):
@@ -183,7 +228,8 @@ class DiskGrower:
         current = image_size(path)
         if size < current:
             raise GuestError("size=%d bytes is smaller than the current disk (%d bytes); shrinking is not supported" % (size, current))
-        layout = read_layout(path)
+        head = read_head(path)
+        layout = parse_layout(head)
         result = {"path": path, "size_before": current, "size": size, "layout": layout["kind"],
                   "filesystem": layout["filesystem"], "grown": False, "fs_resized": False}
         if resize_fs and layout["kind"] == "partitioned":
@@ -197,8 +243,8 @@ class DiskGrower:
         do_fs = resize_fs and layout["kind"] == "filesystem"
         fs_size = None
         if do_fs:
-            _rc, out, _err = self.runner.run(["dumpe2fs", "-h", path])
-            fs_size = parse_dumpe2fs(out)
+            # From the superblock in the bytes already read: no dumpe2fs run.
+            fs_size = ext_filesystem_size(head, path)
         result["fs_size_before"] = fs_size
         grow = size > current
         # The filesystem lags the file (an earlier run grew the file only):
@@ -219,8 +265,8 @@ class DiskGrower:
         if do_fs:
             self.fsck(path)
             self.runner.run(["resize2fs", "-p", path])
-            _rc, out, _err = self.runner.run(["dumpe2fs", "-h", path])
-            result["fs_size"] = parse_dumpe2fs(out)
+            # resize2fs wrote the new block count into the superblock: read it back.
+            result["fs_size"] = ext_filesystem_size(read_head(path, EXT_SUPERBLOCK_END), path)
         return result
 
     def fsck(self, path):

@@ -53,7 +53,9 @@ options:
     type: bool
     default: true
 requirements:
-  - e2fsprogs (C(dumpe2fs), C(e2fsck), C(resize2fs)) and C(losetup) on the dom0.
+  - e2fsprogs (C(e2fsck), C(resize2fs)) on the dom0 to grow an ext filesystem; the filesystem's size is
+    read from its superblock, without C(dumpe2fs).
+  - C(losetup) on the dom0.
 """
 
 EXAMPLES = r"""
