@@ -15,15 +15,16 @@ import os
 import pwd
 import re
 import stat
-import tempfile
 from dataclasses import dataclass
 
-# How a key is written, the pattern of its active line and of a commented-out
-# example of it (the package's documentation, which we keep and insert after).
-SYNTAXES = {
-    "shell": ("{key}={value}", r"^{key}\s*=", r"^#\s*{key}\s*="),
-    "xl": ('{key}="{value}"', r"^{key}\s*=", r"^#\s*{key}\s*="),
-}
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.file_write import write_atomically
+
+# How a key is written in each syntax. Both find a key's active line and a
+# commented-out example of it (the package's documentation, which we keep and
+# insert after) alike.
+LINE_FORMATS = {"shell": "{key}={value}", "xl": '{key}="{value}"'}
+ACTIVE_LINE = r"^{key}\s*="
+EXAMPLE_LINE = r"^#\s*{key}\s*="
 
 
 class Dom0FilesError(Exception):
@@ -57,13 +58,13 @@ def set_keys(text, settings, syntax):
     The last active line of a key is replaced (the one the reader obeys); a
     missing key goes after the last commented-out example of it, else at the end.
     """
-    line_format, active_pattern, commented_pattern = SYNTAXES[syntax]
+    line_format = LINE_FORMATS[syntax]
     lines = text.splitlines(True)
     for item in settings:
         key = re.escape(item["key"])
         line = line_format.format(key=item["key"], value=item["value"]) + "\n"
-        active = re.compile(active_pattern.format(key=key))
-        commented = re.compile(commented_pattern.format(key=key))
+        active = re.compile(ACTIVE_LINE.format(key=key))
+        commented = re.compile(EXAMPLE_LINE.format(key=key))
         hits = [i for i, old in enumerate(lines) if active.match(old)]
         if hits:
             lines[hits[-1]] = line
@@ -203,16 +204,8 @@ class Dom0Files:
             self.set_attrs(path, wanted)
 
     def write(self, path, text, wanted):
-        """Write atomically: a temp file beside the target gets the attributes, then replaces it."""
-        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".%s." % os.path.basename(path))
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape", newline="") as handle:
-                handle.write(text)
-            self.set_attrs(tmp, wanted)
-            self.module.atomic_move(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        """Write atomically with the wanted attributes."""
+        write_atomically(path, text, wanted.mode, (wanted.uid, wanted.gid), self.module.atomic_move)
         # atomic_move may copy the old file's attributes onto the new one.
         self.set_attrs(path, wanted)
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.file_write import write_atomically
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_common import (
     GuestError,
     normalize_mac,
@@ -222,15 +222,11 @@ class GuestConfigFile:
         return result
 
     def write(self, text):
-        """Write ``text`` to the file atomically (temp file in the same directory, then rename)."""
+        """Write ``text`` to the file atomically (an existing file keeps its owner and mode)."""
         directory = os.path.dirname(self.path) or "."
         if not os.path.isdir(directory):
             raise GuestError("directory %s does not exist (is Xen installed?)" % directory)
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".%s." % os.path.basename(self.path))
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-        os.chmod(tmp, 0o644)
-        self.module.atomic_move(tmp, self.path)
+        write_atomically(self.path, text, 0o644, replace=self.module.atomic_move)
 
     def remove(self, running):
         """Remove the file (refused while the guest runs)."""

@@ -26,6 +26,7 @@ from ansible_collections.kuutorvaja.xen.plugins.module_utils.disk_image import (
     parse_persistent_net_rules,
     read_layout,
 )
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.file_write import write_atomically
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_common import GuestError
 
 READ_LIMIT = 1024 * 1024
@@ -296,23 +297,14 @@ class FileOps:
         return {"changed": content_changed or attrs_changed, "state": "file"}
 
     def _atomic_write(self, real, data, op):
-        directory = os.path.dirname(real)
-        mode = self._mode(op.get("mode"))
-        if mode is None:
-            mode = stat.S_IMODE(os.lstat(real).st_mode) if os.path.exists(real) else 0o644
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".kuutorvaja-")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-            os.chmod(tmp, mode)
-            if os.path.exists(real):
-                st = os.lstat(real)
-                os.lchown(tmp, st.st_uid, st.st_gid)
-            os.rename(tmp, real)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        """Replace ``real`` in the guest's root; an existing file keeps its owner (and mode unless one is asked)."""
+        mode, owner = self._mode(op.get("mode")), None
+        if os.path.exists(real):
+            st = os.lstat(real)
+            owner = (st.st_uid, st.st_gid)
+            if mode is None:
+                mode = stat.S_IMODE(st.st_mode)
+        write_atomically(real, data, 0o644 if mode is None else mode, owner)
 
     def op_password(self, op):
         """Set a user's password hash in the guest's /etc/shadow (never logged)."""
