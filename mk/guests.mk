@@ -8,12 +8,14 @@ GUESTS_LAB_INVENTORY := .cache/xenlab/guests-inventory.yml
 guests-local: venv
 	$(VENV)/bin/ansible-playbook -i localhost, tests/integration/offline_local.yml
 
-$(GUESTS_LAB_INVENTORY): .cache/xenlab/ssh.env
+# ServerAliveInterval: a dom0 that reboots under a task (fault 3) closes no
+# TCP connection through QEMU's user network; without it ssh waits forever.
+$(GUESTS_LAB_INVENTORY): .cache/xenlab/ssh.env mk/guests.mk
 	@set -e; . ./.cache/xenlab/ssh.env; \
 	printf '%s\n' 'all:' '  children:' '    xen_dom0:' '      hosts:' '        dom0:' \
 	  '          ansible_host: 127.0.0.1' "          ansible_port: $$XENLAB_SSH_PORT" \
 	  '          ansible_user: root' "          ansible_ssh_private_key_file: $$XENLAB_SSH_KEY" \
-	  '          ansible_ssh_common_args: -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null' \
+	  '          ansible_ssh_common_args: -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ServerAliveInterval=30' \
 	  '          ansible_python_interpreter: /usr/bin/python3' > $@
 
 guests-lab: venv $(GUESTS_LAB_INVENTORY)

@@ -11,7 +11,8 @@ Usage: host_state.py [--ignore REGEX] [--procs REGEX] DIR...
 * sums:    sha256 of the regular files up to 1 MiB (configs, markers).
 * mounts:  every mount: mount point, type, source, and the backing file of
            a loop device.
-* loops:   every attached loop device and its backing file.
+* loops:   the backing file of every attached loop device (not the device:
+           the kernel numbers them).
 * domains: name, ID, memory and vCPUs of each domain (``xl list``).
 * procs:   command lines matching --procs (e.g. a build that should be gone).
 
@@ -134,7 +135,9 @@ def main():
         "files": listing,
         "sums": sums,
         "mounts": mounts(backing),
-        "loops": ["%s %s" % item for item in backing.items()],
+        # Backing files alone: after a reboot (fault 3) xendomains attaches
+        # the same guests' disks to other loop devices.
+        "loops": list(backing.values()),
         "domains": domains(),
         "procs": procs(args.procs),
     }
