@@ -16,9 +16,25 @@ from ansible_collections.kuutorvaja.xen.plugins.module_utils.toolstack import (
 XEN_INFO_ARGUMENT_SPEC = dict(
     xen_dmesg=dict(type="bool", default=False),
     domain_details=dict(type="bool", default=False),
+    only_on_dom0=dict(type="bool", default=False),
     **TOOLSTACK_ARGUMENT_SPEC
 )
 """Argument spec of xen_info (the module documents each option)."""
+
+CAPABILITIES = "/proc/xen/capabilities"
+
+
+def is_running_dom0(path):
+    """Whether this host runs as Xen's dom0: Xen lists ``control_d`` in ``path`` (/proc/xen/capabilities).
+
+    No such file: not running on Xen. Any other error is raised, since "not a
+    dom0" leads the xen_hypervisor role to reboot the host.
+    """
+    try:
+        with open(path) as handle:
+            return "control_d" in handle.read()
+    except FileNotFoundError:
+        return False
 
 
 def gather(tool, dmesg=False, details=False):
@@ -33,6 +49,7 @@ def gather(tool, dmesg=False, details=False):
         for domain in domains:
             domain["details"] = configured.get(domain["name"])
     result = {
+        "dom0": True,
         "hypervisor": hypervisor_facts(raw, tool.name),
         "info": raw,
         "domains": domains,
@@ -44,6 +61,14 @@ def gather(tool, dmesg=False, details=False):
 
 def run_module(module, toolstack=None):
     """Gather and exit the module; CLI failures become ``fail_json`` messages quoting the command."""
+    if module.params["only_on_dom0"]:
+        try:
+            dom0 = is_running_dom0(CAPABILITIES)
+        except OSError as exc:
+            module.fail_json(msg="cannot read %s to tell whether this host is a running dom0: %s" % (CAPABILITIES, exc))
+        if not dom0:
+            # The toolstack is not asked: it may not be installed yet.
+            module.exit_json(changed=False, dom0=False)
     tool = toolstack or get_toolstack(module, preference=module.params["toolstack"])
     try:
         result = gather(tool, dmesg=module.params["xen_dmesg"], details=module.params["domain_details"])

@@ -32,6 +32,14 @@ options:
       - Add each domain's configured memory, vcpus, disks and vifs as C(details) in RV(domains).
     type: bool
     default: false
+  only_on_dom0:
+    description:
+      - First read C(/proc/xen/capabilities); on a host that is not a running dom0 (no such file, or no C(control_d) in it)
+        return RV(dom0=false) and nothing else, without looking for the toolstack, which may not be installed yet.
+      - With V(false), such a host makes the module fail (the toolstack is missing or cannot reach the hypervisor).
+      - One module run (one SSH round trip) both tells whether the host runs Xen and reads its facts.
+    type: bool
+    default: false
 attributes:
   check_mode:
     support: full
@@ -59,15 +67,26 @@ EXAMPLES = r"""
     xen_dmesg: true
   register: xen_boot
 
+- name: Facts if this host already runs Xen; before Xen is installed and booted, just dom0=false
+  kuutorvaja.xen.xen_info:
+    only_on_dom0: true
+  register: xen_maybe
+
 - name: Names of the running guests
   ansible.builtin.debug:
     msg: "{{ xen.domains | rejectattr('name', 'eq', 'Domain-0') | map(attribute='name') | list }}"
 """
 
 RETURN = r"""
+dom0:
+  description:
+    - Whether this host is a running dom0. V(false) only with O(only_on_dom0=true), and then no other facts are returned.
+  returned: always
+  type: bool
+  sample: true
 hypervisor:
   description: Typed facts about the hypervisor.
-  returned: always
+  returned: when RV(dom0) is V(true)
   type: dict
   contains:
     toolstack:
@@ -133,14 +152,14 @@ hypervisor:
     release: 6.1.0-50-amd64
 info:
   description: "Every C(key : value) line of C(xl info) / C(xm info), as strings."
-  returned: always
+  returned: when RV(dom0) is V(true)
   type: dict
   sample:
     xen_version: 4.17.7
     free_memory: "3028"
 domains:
   description: The domains, Domain-0 included, in the toolstack's order; migration placeholders are left out.
-  returned: always
+  returned: when RV(dom0) is V(true)
   type: list
   elements: dict
   contains:

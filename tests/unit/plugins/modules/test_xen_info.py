@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 
+from ansible_collections.kuutorvaja.xen.plugins.module_utils import info
 from ansible_collections.kuutorvaja.xen.plugins.modules import xen_info
 from ansible_collections.kuutorvaja.xen.tests.unit.conftest_helpers import fixture_text
 
@@ -56,3 +57,42 @@ def test_cli_failure_is_a_clear_message(module_harness):
     result = module_harness(xen_info.main, {}, calls)
     assert result["failed"]
     assert "command '/usr/sbin/xl info' failed with rc=1: xencall: error: Could not obtain handle" in result["msg"]
+
+
+@pytest.fixture
+def capabilities(tmp_path, monkeypatch):
+    """Point the module at a capabilities file in tmp_path; returns it (not created)."""
+    path = tmp_path / "capabilities"
+    monkeypatch.setattr(info, "CAPABILITIES", str(path))
+    return path
+
+
+def test_only_on_dom0_a_running_dom0_gets_the_facts(module_harness, capabilities):
+    capabilities.write_text("control_d\n")
+    result = module_harness(xen_info.main, {"only_on_dom0": True}, [INFO, LIST])
+    result["_script"].assert_done()
+    assert result["dom0"] is True
+    assert result["hypervisor"]["version"] == "4.17.7"
+
+
+@pytest.mark.parametrize("content", [None, ""], ids=["no-file", "domU"])
+def test_only_on_dom0_elsewhere_asks_no_toolstack(module_harness, capabilities, content):
+    # A domU has the file, empty; a host not on Xen (or before Xen is installed) has none.
+    if content is not None:
+        capabilities.write_text(content)
+    result = module_harness(xen_info.main, {"only_on_dom0": True}, [], installed=())
+    result["_script"].assert_done()
+    assert result == {"changed": False, "dom0": False, "_script": result["_script"], "_clock": result["_clock"]}
+
+
+def test_only_on_dom0_unreadable_capabilities_fail(module_harness, capabilities):
+    capabilities.mkdir()  # reading a directory: an OSError other than "not found"
+    result = module_harness(xen_info.main, {"only_on_dom0": True}, [], installed=())
+    assert result["failed"]
+    assert "cannot read %s to tell whether this host is a running dom0" % capabilities in result["msg"]
+
+
+def test_without_only_on_dom0_a_host_without_toolstack_fails(module_harness, capabilities):
+    result = module_harness(xen_info.main, {}, [], installed=())
+    assert result["failed"]
+    assert "neither 'xl' nor 'xm' was found" in result["msg"]
