@@ -196,8 +196,16 @@ def guest_items(module, item_spec, **constraints):
 
 
 def batch_result(results):
-    """The module result for a list run: ``changed`` if any guest changed, per-guest ``results``."""
-    return {"changed": any(r.get("changed") for r in results), "results": results}
+    """The module result for a list run: ``changed`` if any guest changed, per-guest ``results``.
+
+    Ansible shows only a top-level ``diff`` (a list is fine), so the guests'
+    diffs are gathered there too.
+    """
+    result = {"changed": any(r.get("changed") for r in results), "results": results}
+    diffs = [r["diff"] for r in results if r.get("diff")]
+    if diffs:
+        result["diff"] = diffs
+    return result
 
 
 def run_for_guests(module, items, action):

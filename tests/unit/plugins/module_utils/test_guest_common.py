@@ -9,6 +9,7 @@ import pytest
 
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_common import (
     GuestError,
+    batch_result,
     derive_mac,
     guests_argument_spec,
     normalize_mac,
@@ -107,3 +108,18 @@ def test_guests_argument_spec_makes_one_guests_options_optional_and_adds_guests_
         toolstack=dict(type="str", choices=["auto", "xl", "xm"], default="auto"),
     )
     assert item_spec["name"]["required"] and item_spec["size"]["required"]
+
+
+def test_batch_result_lifts_the_guests_diffs_to_the_top():
+    """Ansible prints only a top-level diff: a list run must put its guests' diffs there."""
+    one = {"changed": True, "name": "a", "diff": {"before": "x\n", "after": "y\n"}}
+    two = {"changed": False, "name": "b"}
+    result = batch_result([one, two])
+    assert result["changed"] is True
+    assert result["diff"] == [one["diff"]]
+    assert result["results"] == [one, two]
+
+
+def test_batch_result_without_changes_has_no_diff():
+    result = batch_result([{"changed": False, "name": "a"}])
+    assert result == {"changed": False, "results": [{"changed": False, "name": "a"}]}
