@@ -22,6 +22,7 @@ XEN_INFO_ARGUMENT_SPEC = dict(
 """Argument spec of xen_info (the module documents each option)."""
 
 CAPABILITIES = "/proc/xen/capabilities"
+MEMINFO = "/proc/meminfo"
 
 
 def is_running_dom0(path):
@@ -35,6 +36,23 @@ def is_running_dom0(path):
             return "control_d" in handle.read()
     except FileNotFoundError:
         return False
+
+
+def mem_total_mib(path):
+    """MemTotal of the running kernel in ``path`` (/proc/meminfo), in MiB; None when unreadable.
+
+    On a dom0 this is only dom0's share; elsewhere it is the host's memory, so
+    a role learns it without gathering Ansible's hardware facts.
+    """
+    try:
+        with open(path) as handle:
+            for line in handle:
+                key, _sep, value = line.partition(":")
+                if key == "MemTotal" and value.split() and value.split()[0].isdigit():
+                    return int(value.split()[0]) // 1024
+    except OSError:
+        pass
+    return None
 
 
 def gather(tool, dmesg=False, details=False):
@@ -68,11 +86,11 @@ def run_module(module, toolstack=None):
             module.fail_json(msg="cannot read %s to tell whether this host is a running dom0: %s" % (CAPABILITIES, exc))
         if not dom0:
             # The toolstack is not asked: it may not be installed yet.
-            module.exit_json(changed=False, dom0=False)
+            module.exit_json(changed=False, dom0=False, mem_total_mib=mem_total_mib(MEMINFO))
     tool = toolstack or get_toolstack(module, preference=module.params["toolstack"])
     try:
         result = gather(tool, dmesg=module.params["xen_dmesg"], details=module.params["domain_details"])
     except (CommandError, ToolstackError) as exc:
         module.fail_json(msg=str(exc))
     else:
-        module.exit_json(changed=False, **result)
+        module.exit_json(changed=False, mem_total_mib=mem_total_mib(MEMINFO), **result)

@@ -35,7 +35,7 @@ options:
   only_on_dom0:
     description:
       - First read C(/proc/xen/capabilities); on a host that is not a running dom0 (no such file, or no C(control_d) in it)
-        return RV(dom0=false) and nothing else, without looking for the toolstack, which may not be installed yet.
+        return RV(dom0=false) and RV(mem_total_mib) only, without looking for the toolstack, which may not be installed yet.
       - With V(false), such a host makes the module fail (the toolstack is missing or cannot reach the hypervisor).
       - One module run (one SSH round trip) both tells whether the host runs Xen and reads its facts.
     type: bool
@@ -80,10 +80,17 @@ EXAMPLES = r"""
 RETURN = r"""
 dom0:
   description:
-    - Whether this host is a running dom0. V(false) only with O(only_on_dom0=true), and then no other facts are returned.
+    - Whether this host is a running dom0. V(false) only with O(only_on_dom0=true), and then only RV(mem_total_mib) is returned besides.
   returned: always
   type: bool
   sample: true
+mem_total_mib:
+  description:
+    - C(MemTotal) of the running kernel (C(/proc/meminfo)) in MiB, as Ansible's C(memtotal_mb) fact. On a dom0 that
+      is only dom0's share; the host's memory is RV(hypervisor.total_memory_mib). Null when unreadable.
+  returned: always
+  type: int
+  sample: 1024
 hypervisor:
   description: Typed facts about the hypervisor.
   returned: when RV(dom0) is V(true)

@@ -67,6 +67,15 @@ def capabilities(tmp_path, monkeypatch):
     return path
 
 
+@pytest.fixture(autouse=True)
+def meminfo(tmp_path, monkeypatch):
+    """A /proc/meminfo of 2 GiB for every test (the module reads it on every run)."""
+    path = tmp_path / "meminfo"
+    path.write_text("MemTotal:        2097152 kB\nMemFree:          123456 kB\n")
+    monkeypatch.setattr(info, "MEMINFO", str(path))
+    return path
+
+
 def test_only_on_dom0_a_running_dom0_gets_the_facts(module_harness, capabilities):
     capabilities.write_text("control_d\n")
     result = module_harness(xen_info.main, {"only_on_dom0": True}, [INFO, LIST])
@@ -82,7 +91,7 @@ def test_only_on_dom0_elsewhere_asks_no_toolstack(module_harness, capabilities, 
         capabilities.write_text(content)
     result = module_harness(xen_info.main, {"only_on_dom0": True}, [], installed=())
     result["_script"].assert_done()
-    assert result == {"changed": False, "dom0": False, "_script": result["_script"], "_clock": result["_clock"]}
+    assert result == {"changed": False, "dom0": False, "mem_total_mib": 2048, "_script": result["_script"], "_clock": result["_clock"]}
 
 
 def test_only_on_dom0_unreadable_capabilities_fail(module_harness, capabilities):
@@ -96,3 +105,18 @@ def test_without_only_on_dom0_a_host_without_toolstack_fails(module_harness, cap
     result = module_harness(xen_info.main, {}, [], installed=())
     assert result["failed"]
     assert "neither 'xl' nor 'xm' was found" in result["msg"]
+
+
+def test_mem_total_is_the_running_kernels(module_harness, meminfo):
+    result = module_harness(xen_info.main, {}, [INFO, LIST])
+    assert result["mem_total_mib"] == 2048  # dom0's share; the host's is the hypervisor's total
+    assert result["hypervisor"]["total_memory_mib"] != result["mem_total_mib"]
+
+
+@pytest.mark.parametrize("content", [None, "MemFree: 1 kB\n", "MemTotal: many kB\n"], ids=["no-file", "no-line", "garbled"])
+def test_mem_total_unreadable_is_null(meminfo, content):
+    if content is None:
+        meminfo.unlink()
+    else:
+        meminfo.write_text(content)
+    assert info.mem_total_mib(str(meminfo)) is None
