@@ -64,7 +64,9 @@ ONLY = {f.strip() for f in os.environ.get("BENCH_FIGURES", "").split(",") if f.s
 FAKE_NAMES = ["kxb%02d" % i for i in range(1, 20)]
 FAKE_ENTRY = dict(memory="128M", disk_size="1G", swap="128M", bridge="xenbr0", state="shutdown", autostart=False)
 REAL_GUEST = dict(name="kxb20", memory="128M", disk_size="2G", bridge="xenbr0", state="shutdown", autostart=False)
-TAR_GUEST = dict(name="kxb21", memory="128M", disk_size="2G", bridge="xenbr0", state="running", autostart=False)
+# 256 MiB as the role's default: a guest that debootstrap made boots Debian's
+# full initramfs, which 128 MiB does not hold.
+TAR_GUEST = dict(name="kxb21", memory="256M", disk_size="2G", bridge="xenbr0", state="running", autostart=False)
 DEBOOTSTRAP_GUEST = dict(TAR_GUEST, name="kxb22", install_method="debootstrap", install_source="", mirror=MIRROR)
 ALL_GUESTS = FAKE_NAMES + [REAL_GUEST["name"], TAR_GUEST["name"], DEBOOTSTRAP_GUEST["name"]]
 SPARSE_DIR = "/data/kxb-bench"
@@ -303,7 +305,9 @@ class Ansible:
                 for task in play.get("tasks", []):
                     for host, res in task.get("hosts", {}).items():
                         if res.get("failed") or res.get("unreachable"):
-                            failed.append("%s on %s: %s" % (task["task"]["name"], host, res.get("msg", res)))
+                            # A loop's own msg only says that items failed: quote theirs.
+                            items = [r.get("msg", r) for r in res.get("results", []) if r.get("failed")]
+                            failed.append("%s on %s: %s" % (task["task"]["name"], host, "; ".join(map(str, items)) or res.get("msg", res)))
             raise BenchError("%s failed (rc=%d): %s" % (
                 os.path.relpath(playbook, REPO), proc.returncode,
                 "; ".join(failed) or (proc.stderr.strip()[-2000:] or proc.stdout.strip()[-2000:])))
