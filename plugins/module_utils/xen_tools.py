@@ -72,7 +72,9 @@ class XenImageSpec:
     noswap: bool = False
     fs: str = "ext4"
     image: str = "sparse"
-    memory_mib: int = 256
+    # The seed's 512M: a debootstrapped bookworm guest's stock initramfs does
+    # not fit in 256M (xen_image's documentation).
+    memory_mib: int = 512
     vcpus: int = 1
     dhcp: bool = False
     ip: list = field(default_factory=list)
@@ -198,7 +200,7 @@ def spec_from_params(params, for_delete=False):
         noswap=bool(params.get("noswap")),
         fs=fs,
         image=params.get("image") or "sparse",
-        memory_mib=size_mib(params.get("memory") or "256M", "memory"),
+        memory_mib=size_mib(params.get("memory") or "512M", "memory"),
         vcpus=vcpus,
         dhcp=dhcp,
         ip=ips,

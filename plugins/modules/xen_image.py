@@ -119,9 +119,12 @@ options:
     choices: [sparse, full]
     default: sparse
   memory:
-    description: Guest memory, e.g. C(256M).
+    description:
+      - Guest memory, e.g. C(512M).
+      - The default is the seed's; a bookworm guest that debootstrap built boots Debian's stock initramfs,
+        which does not fit in 256M (the guest's kernel panics out of memory while unpacking it).
     type: str
-    default: 256M
+    default: 512M
   vcpus:
     description: Number of virtual CPUs.
     type: int
@@ -208,7 +211,7 @@ EXAMPLES = r"""
     install_source: /srv/xenlab/guest-bookworm.tar
     dir: /srv/xen
     size: 2G
-    memory: 256M
+    memory: 512M
     dhcp: true
     bridge: xenbr0
     authorized_keys:
@@ -315,7 +318,7 @@ ITEM_SPEC = dict(
     noswap=dict(type="bool", default=False),
     fs=dict(type="str", choices=["ext2", "ext3", "ext4", "xfs", "btrfs"], default="ext4"),
     image=dict(type="str", choices=["sparse", "full"], default="sparse"),
-    memory=dict(type="str", default="256M"),
+    memory=dict(type="str", default="512M"),
     vcpus=dict(type="int", default=1),
     dhcp=dict(type="bool", default=False),
     ip=dict(type="list", elements="str"),

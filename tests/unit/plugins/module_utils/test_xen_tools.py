@@ -34,7 +34,7 @@ def test_argv_for_the_lab_guest():
     argv = build_create_argv(spec(mac="00:16:3E:78:5D:6A"))
     assert argv == [
         "xen-create-image", "--hostname=test1", "--dist=bookworm", "--install-method=tar",
-        "--install-source=/srv/xenlab/guest-bookworm.tar", "--dir=/srv/xen", "--size=2048M", "--memory=256M",
+        "--install-source=/srv/xenlab/guest-bookworm.tar", "--dir=/srv/xen", "--size=2048M", "--memory=512M",
         "--vcpus=1", "--swap=128M", "--fs=ext4", "--image=sparse", "--dhcp", "--mac=00:16:3e:78:5d:6a",
         "--bridge=xenbr0", "--pygrub", "--output=/etc/xen", "--extension=.cfg", "--nopasswd", "--genpass=0",
         "--noboot", "--nohosts", "--noaccounts", "--nokeep", "--verbose",
