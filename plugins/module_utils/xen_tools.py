@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.command import CommandError
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.disk_image import loop_attachments
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.golden_image import GoldenImageBuild
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_common import (
     GuestError,
     derive_mac,
@@ -30,7 +31,8 @@ from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_common import
     validate_guest_name,
 )
 
-INSTALL_METHODS = ("debootstrap", "cdebootstrap", "tar", "copy", "rinse")
+# "image" is ours (golden_image.py): a copy of a golden disk image, no xen-create-image.
+INSTALL_METHODS = ("debootstrap", "cdebootstrap", "tar", "copy", "rinse", "image")
 FILESYSTEMS = ("ext2", "ext3", "ext4", "xfs", "btrfs")
 XEN_TOOLS_SHARE = "/usr/share/xen-tools"
 XEN_TOOLS_LOG_DIR = "/var/log/xen-tools"
@@ -157,8 +159,11 @@ def spec_from_params(params, for_delete=False):
     method = params.get("install_method") or "debootstrap"
     if method not in INSTALL_METHODS:
         raise GuestError("install_method=%r must be one of %s" % (method, ", ".join(INSTALL_METHODS)))
-    if method in ("tar", "copy") and not params.get("install_source"):
-        raise GuestError("install_method=%s needs install_source (a tarball for tar, a directory for copy)" % method)
+    if method in ("tar", "copy", "image") and not params.get("install_source"):
+        raise GuestError("install_method=%s needs install_source (a tarball for tar, a directory for copy, "
+                         "a golden disk image for image)" % method)
+    if method == "image":
+        validate_abs_path(params["install_source"], "install_source")
     fs = params.get("fs") or "ext4"
     if fs not in FILESYSTEMS:
         raise GuestError("fs=%r must be one of %s" % (fs, ", ".join(FILESYSTEMS)))
@@ -225,14 +230,15 @@ def check_host(spec, exists=os.path.exists, isdir=os.path.isdir):
     reveal the next.
     """
     problems = []
-    if not isdir(os.path.join(XEN_TOOLS_SHARE, spec.dist + ".d")):
+    # A golden image holds its system already; xen-tools' dist does not matter.
+    if spec.install_method != "image" and not isdir(os.path.join(XEN_TOOLS_SHARE, spec.dist + ".d")):
         problems.append(
             "dist=%r is not known to xen-tools on this host (no %s/%s.d); "
             "pick one of the names in %s" % (spec.dist, XEN_TOOLS_SHARE, spec.dist, XEN_TOOLS_SHARE)
         )
     if spec.bridge and not isdir("/sys/class/net/%s/bridge" % spec.bridge):
         problems.append("bridge=%s does not exist on this host (no /sys/class/net/%s/bridge)" % (spec.bridge, spec.bridge))
-    if spec.install_method == "tar" and not exists(spec.install_source):
+    if spec.install_method in ("tar", "image") and not exists(spec.install_source):
         problems.append("install_source=%s does not exist" % spec.install_source)
     if spec.install_method == "copy" and not isdir(spec.install_source):
         problems.append("install_source=%s is not a directory" % spec.install_source)
@@ -475,9 +481,15 @@ class ImageManager:
         if status in ("present", "partial") or force:
             refuse_if_running(spec.hostname, self.domains, "rebuild its image")
         check_host(spec)
-        self.runner.which("xen-create-image")
-        self.runner.which(PRIVATE_MOUNTS[0])
-        argv = build_create_argv(spec, force=force or status in ("partial", "interrupted"))
+        golden = None
+        if spec.install_method == "image":
+            golden = GoldenImageBuild(self.module, self.runner, self.domains)
+            golden.check(spec)
+            argv = golden.copy_argv(spec)
+        else:
+            self.runner.which("xen-create-image")
+            self.runner.which(PRIVATE_MOUNTS[0])
+            argv = build_create_argv(spec, force=force or status in ("partial", "interrupted"))
         changed_result = self.result(
             spec, changed=True, rebuilt=status != "absent", status=status, command=argv
         )
@@ -493,11 +505,14 @@ class ImageManager:
         self._write_marker(spec, created)
         free_before = free_mib(spec.dir) if spec.dir else None
         try:
-            _rc, out, _err = self.runner.run(PRIVATE_MOUNTS + argv)
-            summary = parse_summary(out)
+            if golden:
+                summary = golden.run(spec)
+            else:
+                _rc, out, _err = self.runner.run(PRIVATE_MOUNTS + argv)
+                summary = parse_summary(out)
             missing = [p for p, e in self.existing(spec).items() if not e]
             if missing:
-                raise GuestError("xen-create-image finished but did not create %s" % ", ".join(missing))
+                raise GuestError("%s finished but did not create %s" % ("the copy" if golden else "xen-create-image", ", ".join(missing)))
             self._check_room_left(spec)
             if post_install:
                 post_install(spec)
@@ -505,13 +520,13 @@ class ImageManager:
             removed = self._remove_paths(created)
             self._clear_marker(spec)
             message = str(exc)
-            if isinstance(exc, CommandError):
+            if isinstance(exc, CommandError) and not golden:
                 message = "xen-create-image failed with rc=%s" % exc.rc
+            log = "" if golden else " Last lines of %s/%s.log:\n%s" % (
+                XEN_TOOLS_LOG_DIR, spec.hostname, read_log_tail(spec.hostname) or "(no log)")
             raise GuestError(
-                "building guest %s failed: %s. %sRemoved what this run created: %s. "
-                "Last lines of %s/%s.log:\n%s"
-                % (spec.hostname, redact(message), space_note(spec, free_before), ", ".join(removed) or "nothing",
-                   XEN_TOOLS_LOG_DIR, spec.hostname, read_log_tail(spec.hostname) or "(no log)")
+                "building guest %s failed: %s. %sRemoved what this run created: %s.%s"
+                % (spec.hostname, redact(message), space_note(spec, free_before), ", ".join(removed) or "nothing", log)
             )
         self._clear_marker(spec)
         changed_result["summary"] = summary

@@ -75,12 +75,23 @@ options:
       - Required with O(state=present).
     type: str
   install_method:
-    description: How xen-tools installs the guest system.
+    description:
+      - How the guest system is installed. All but C(image) are xen-tools' methods.
+      - C(image) is the fast path, without xen-create-image - O(install_source) is a golden image, one
+        bare ext2/3/4 filesystem such as the C(disk.img) of a stopped guest that xen-tools built. It is
+        copied sparsely, grown to O(size) (C(resize2fs)), given a swap image, and made this guest
+        offline as xen-tools' hooks would - C(/etc/hostname), C(/etc/hosts), C(/etc/fstab),
+        C(/etc/network/interfaces) (O(dhcp) or O(ip)), C(/etc/resolv.conf) (with O(nameserver)), new
+        SSH host keys, an empty C(/etc/machine-id) (a new one at first boot) - and the config is written
+        in xen-create-image's layout. Needs O(dir); O(fs) and O(roles) do not apply, O(dist) is recorded only.
+        Refused when O(size) is smaller than the golden filesystem or a running guest uses the golden image.
     type: str
-    choices: [debootstrap, cdebootstrap, tar, copy, rinse]
+    choices: [debootstrap, cdebootstrap, tar, copy, rinse, image]
     default: debootstrap
   install_source:
-    description: Tarball (O(install_method=tar)) or directory (O(install_method=copy)) to install from.
+    description:
+      - Tarball (O(install_method=tar)), directory (O(install_method=copy)) or golden disk image
+        (O(install_method=image)) to install from.
     type: path
   mirror:
     description: Package mirror for debootstrap.
@@ -217,6 +228,17 @@ EXAMPLES = r"""
     authorized_keys:
       - "{{ lookup('ansible.builtin.file', 'files/admin.pub') }}"
 
+- name: A guest copied from a golden image (the disk of a stopped guest built once by xen-tools)
+  kuutorvaja.xen.xen_image:
+    name: web2
+    dist: bookworm
+    install_method: image
+    install_source: /srv/xen/golden/bookworm.img
+    dir: /srv/xen
+    size: 8G
+    dhcp: true
+    bridge: xenbr0
+
 - name: The seed's guest (DIGEST section 4)
   kuutorvaja.xen.xen_image:
     name: xen.loomaaed.tartu.ee
@@ -271,12 +293,16 @@ status:
   returned: state=present
   type: str
 command:
-  description: The xen-create-image argv that ran (or would run; in a private mount namespace). Holds no secret.
+  description:
+    - The xen-create-image argv that ran (or would run; in a private mount namespace). Holds no secret.
+    - With O(install_method=image), the copy of the golden image.
   returned: when a build ran or would run
   type: list
   elements: str
 summary:
-  description: xen-tools' "Installation Summary" (hostname, distribution, mac, ip, ssh_fingerprints); never the password.
+  description:
+    - xen-tools' "Installation Summary" (hostname, distribution, mac, ip, ssh_fingerprints); never the password.
+    - With O(install_method=image), the same keys for the copy (the fingerprints of its new SSH host keys).
   returned: when a build ran
   type: dict
 removed:
@@ -307,7 +333,7 @@ ITEM_SPEC = dict(
     name=dict(type="str", required=True, aliases=["hostname"]),
     state=dict(type="str", choices=["present", "absent"], default="present"),
     dist=dict(type="str"),
-    install_method=dict(type="str", choices=["debootstrap", "cdebootstrap", "tar", "copy", "rinse"], default="debootstrap"),
+    install_method=dict(type="str", choices=["debootstrap", "cdebootstrap", "tar", "copy", "rinse", "image"], default="debootstrap"),
     install_source=dict(type="path"),
     mirror=dict(type="str"),
     arch=dict(type="str"),

@@ -1,0 +1,234 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) kuutorvaja.xen contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A guest from a golden image: the fast path next to xen-create-image.
+
+A golden image is a guest's root disk kept as a file: one bare ext2/3/4
+filesystem (as xen-tools makes them), e.g. the ``disk.img`` of a guest that
+xen-tools built once and that was then shut down. :class:`GoldenImageBuild`
+copies it sparsely, grows it to the guest's size, makes the swap image, and
+then does offline what xen-tools' hooks do for a new guest (host name,
+network, fstab, fresh SSH host keys, a new machine id), and writes the guest
+config in the layout xen-create-image writes. No package is installed and
+nothing runs inside the guest, so the copy is most of the cost.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.disk_image import (
+    DiskGrower,
+    ext_filesystem_size,
+    parse_layout,
+    read_head,
+)
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.file_write import write_atomically
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_common import GuestError
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_config import build_settings, render_guest_config
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_fs import run_operations
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.xen_cfg import parse_xen_cfg
+
+MIB = 1024 * 1024
+# The host key types OpenSSH's sshd reads by default (xen-tools' hook
+# 70-install-ssh lets the guest's openssh-server make these).
+HOST_KEY_TYPES = ("rsa", "ecdsa", "ed25519")
+# A copy of an in-use disk is not a consistent filesystem.
+_IN_USE_NOTE = "shut that guest down first (a copy of a disk in use is not a consistent filesystem)"
+
+
+def root_vdev(spec):
+    """The guest's root device as xen-tools names it: xvda2 beside a swap xvda1, else xvda1."""
+    return "xvda1" if spec.noswap else "xvda2"
+
+
+def source_filesystem_bytes(path):
+    """Size of the ext filesystem that makes up the golden image ``path``; refuse anything else."""
+    if not os.path.isfile(path):
+        raise GuestError("install_source=%s is not a file (install_method=image wants a golden disk image)" % path)
+    head = read_head(path)
+    layout = parse_layout(head)
+    if layout["kind"] != "filesystem" or layout["filesystem"] != "ext":
+        raise GuestError(
+            "install_source=%s holds %s, not one bare ext2/3/4 filesystem (a xen-tools guest's disk.img)"
+            % (path, "a partition table" if layout["kind"] == "partitioned" else layout["filesystem"] or "no known filesystem")
+        )
+    return ext_filesystem_size(head, "install_source=%s" % path)
+
+
+def source_in_use(path, running, config_dir):
+    """The running guest whose config (in ``config_dir``) names the golden image ``path``, or None."""
+    real = os.path.realpath(path)
+    for name in sorted(running):
+        try:
+            with open(os.path.join(config_dir, name + ".cfg")) as handle:
+                settings = parse_xen_cfg(handle.read())
+        except (OSError, ValueError):
+            continue
+        disks = settings.get("disk") or []
+        for entry in disks if isinstance(disks, list) else [disks]:
+            target = str(entry).split(",")[0].split(":")[-1]
+            if target and os.path.realpath(target) == real:
+                return name
+    return None
+
+
+def config_settings(spec):
+    """The guest config xen-create-image would write for ``spec``, as xen_guest_config settings."""
+    disk_path = spec.disk_paths[0]
+    disks = [dict(target=disk_path, vdev=root_vdev(spec))]
+    if not spec.noswap:
+        disks.append(dict(target=spec.disk_paths[1], vdev="xvda1"))
+    vif = dict(mac=spec.mac, bridge=spec.bridge)
+    if spec.ip:
+        vif["ip"] = spec.ip[0]
+    params = dict(
+        name=spec.hostname,
+        type="pygrub" if spec.pygrub else "pv",
+        memory="%dM" % spec.memory_mib,
+        vcpus=spec.vcpus,
+        disks=disks,
+        vifs=[{k: v for k, v in vif.items() if v}],
+        root="/dev/%s ro" % root_vdev(spec),
+        kernel=None if spec.pygrub else spec.kernel,
+        ramdisk=None if spec.pygrub else spec.initrd,
+        extra=None if spec.pygrub else "elevator=noop",
+        on_poweroff="destroy",
+        on_reboot="restart",
+        on_crash="restart",
+        settings={"dhcp": "dhcp"} if spec.dhcp else None,
+    )
+    return build_settings(params)
+
+
+def network_interfaces(spec):
+    """The guest's /etc/network/interfaces, as xen-tools' hook 40-setup-networking writes it."""
+    lines = ["# This file describes the network interfaces available on your system",
+             "# and how to activate them. For more information, see interfaces(5).",
+             "",
+             "auto lo",
+             "iface lo inet loopback",
+             "",
+             "auto eth0"]
+    if spec.dhcp:
+        lines.append("iface eth0 inet dhcp")
+    else:
+        lines += ["iface eth0 inet static", " address %s" % spec.ip[0]]
+        if spec.netmask:
+            lines.append(" netmask %s" % spec.netmask)
+        if spec.gateway:
+            lines.append(" gateway %s" % spec.gateway)
+        for index, extra in enumerate(spec.ip[1:]):
+            lines += ["", "auto eth0:%d" % (index + 1), "iface eth0:%d inet static" % (index + 1), " address %s" % extra]
+            if spec.netmask:
+                lines.append(" netmask %s" % spec.netmask)
+    return "\n".join(lines) + "\n"
+
+
+def guest_system_files(spec, host_keys):
+    """Offline operations that make the copied system this guest (``host_keys``: name -> (private, public))."""
+    fqdn, short = spec.hostname, spec.hostname.split(".")[0]
+    hosts_line = "%s\t%s" % (spec.ip[0], fqdn if fqdn == short else "%s %s" % (fqdn, short)) if spec.ip else \
+        "127.0.1.1\t%s" % (fqdn if fqdn == short else "%s %s" % (fqdn, short))
+    # ext4 mounts ext2 and ext3 too; the golden image may be either.
+    fstab = ["/dev/%s / ext4 errors=remount-ro 0 1" % root_vdev(spec),
+             "proc /proc proc defaults 0 0"]
+    if not spec.noswap:
+        fstab.insert(1, "/dev/xvda1 none swap sw 0 0")
+    ops = [
+        dict(action="write", path="/etc/hostname", content=short + "\n", mode="0644"),
+        dict(action="write", path="/etc/hosts", mode="0644",
+             content="127.0.0.1\tlocalhost\n%s\n\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+                     "ff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n" % hosts_line),
+        dict(action="write", path="/etc/fstab", content="\n".join(fstab) + "\n", mode="0644"),
+        dict(action="directory", path="/etc/network", mode="0755"),
+        dict(action="write", path="/etc/network/interfaces", content=network_interfaces(spec), mode="0644"),
+        # Empty: systemd gives the guest its own machine id on its first boot.
+        dict(action="write", path="/etc/machine-id", content="", mode="0444"),
+        dict(action="directory", path="/etc/ssh", mode="0755"),
+    ]
+    if spec.nameserver:
+        ops.append(dict(action="write", path="/etc/resolv.conf", mode="0644",
+                        content="".join("nameserver %s\n" % n for n in spec.nameserver)))
+    for kind in sorted(host_keys):
+        private, public = host_keys[kind]
+        ops.append(dict(action="write", path="/etc/ssh/ssh_host_%s_key" % kind, content=private, mode="0600",
+                        owner=0, group=0, secret=True))
+        ops.append(dict(action="write", path="/etc/ssh/ssh_host_%s_key.pub" % kind, content=public, mode="0644",
+                        owner=0, group=0))
+    return ops
+
+
+class GoldenImageBuild:
+    """Make one guest's disks and config from a golden image (the caller handles markers and rollback)."""
+
+    def __init__(self, module, runner, domains):
+        self.module = module
+        self.runner = runner
+        self.domains = domains
+
+    def check(self, spec):
+        """Refuse, before anything is made: a source that is no golden image, in use, or bigger than ``size``."""
+        if spec.lvm:
+            raise GuestError("install_method=image makes file-backed disks; give dir, not lvm")
+        fs_bytes = source_filesystem_bytes(spec.install_source)
+        if fs_bytes > spec.size_mib * MIB:
+            raise GuestError(
+                "size=%dM is smaller than the golden image's filesystem (%dM in %s); filesystems are not shrunk"
+                % (spec.size_mib, -(-fs_bytes // MIB), spec.install_source)
+            )
+        user = source_in_use(spec.install_source, self.domains, spec.config_dir)
+        if user:
+            raise GuestError("install_source=%s is a disk of the running guest %s; %s" % (spec.install_source, user, _IN_USE_NOTE))
+        for tool in ("cp", "e2fsck", "resize2fs", "mkswap", "ssh-keygen", "losetup", "mount"):
+            self.runner.which(tool)
+
+    def copy_argv(self, spec):
+        """The copy of the golden image: holes stay holes for a sparse image."""
+        sparse = "always" if spec.image == "sparse" else "never"
+        return ["cp", "--sparse=%s" % sparse, spec.install_source, spec.disk_paths[0]]
+
+    def run(self, spec, extra_ops=()):
+        """Copy, grow, make swap, customise, write the config; return a summary like xen-tools'."""
+        os.makedirs(spec.domain_dir, exist_ok=True)
+        self.runner.run(self.copy_argv(spec))
+        DiskGrower(self.module, self.runner, self.domains).ensure(spec.hostname, spec.disk_paths[0], spec.size_mib * MIB)
+        if not spec.noswap:
+            self.make_swap(spec)
+        keys, fingerprints = self.host_keys(spec)
+        run_operations(self.runner, spec.disk_paths[0], guest_system_files(spec, keys) + list(extra_ops))
+        settings = config_settings(spec)
+        boot = "pygrub" if spec.pygrub else "pv"
+        write_atomically(spec.config_path, render_guest_config(settings, boot=boot, header=False).encode("utf-8"), 0o644)
+        return dict(hostname=spec.hostname, distribution=spec.dist, mac=spec.mac,
+                    ip="dhcp" if spec.dhcp else spec.ip[0],
+                    ssh_fingerprints=fingerprints)
+
+    def make_swap(self, spec):
+        """The swap image, sparse or fully written as ``image`` says, then mkswap."""
+        path = spec.disk_paths[1]
+        with open(path, "wb") as handle:
+            if spec.image == "full":
+                chunk = b"\0" * MIB
+                for _ in range(spec.swap_mib):
+                    handle.write(chunk)
+            else:
+                handle.truncate(spec.swap_mib * MIB)
+        self.runner.run(["mkswap", "-f", path])
+
+    def host_keys(self, spec):
+        """Fresh SSH host keys for the guest and their fingerprints (made in a private temporary directory)."""
+        work = tempfile.mkdtemp(prefix="kuutorvaja-xen-keys-")
+        try:
+            keys, fingerprints = {}, []
+            for kind in HOST_KEY_TYPES:
+                base = os.path.join(work, "ssh_host_%s_key" % kind)
+                self.runner.run(["ssh-keygen", "-q", "-t", kind, "-N", "", "-C", "root@%s" % spec.hostname, "-f", base])
+                with open(base) as private, open(base + ".pub") as public:
+                    keys[kind] = (private.read(), public.read())
+                fingerprints.append(self.runner.run(["ssh-keygen", "-l", "-f", base + ".pub"])[1].strip())
+            return keys, fingerprints
+        finally:
+            shutil.rmtree(work, ignore_errors=True)

@@ -1,0 +1,185 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) kuutorvaja.xen contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The golden-image fast path: what it writes, what it refuses, how a failure rolls back.
+
+The copy itself (cp, resize2fs, mkswap, loop mounts) ran on the real-Xen lab
+(tests/integration/guests.yml); these tests cover the decisions around it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import types
+
+import pytest
+
+from ansible_collections.kuutorvaja.xen.plugins.module_utils import golden_image, xen_tools
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.command import CommandError
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_common import GuestError
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_config import canonical
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.xen_cfg import parse_xen_cfg
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.xen_tools import ImageManager, spec_from_params
+
+from ...conftest import fixture_text
+
+MKFS = shutil.which("mkfs.ext4") or "/sbin/mkfs.ext4"
+needs_mkfs = pytest.mark.skipif(not os.path.exists(MKFS), reason="mkfs.ext4 (e2fsprogs) is not installed")
+
+
+def make_ext4(path, size="64M"):
+    subprocess.run([MKFS, "-q", "-F", str(path), size], check=True)
+    return str(path)
+
+
+@pytest.fixture
+def host(tmp_path, monkeypatch):
+    (tmp_path / "etc-xen").mkdir()
+    (tmp_path / "srv").mkdir()
+    monkeypatch.setattr(xen_tools, "STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setattr(xen_tools, "AUTOSTART_DIR", str(tmp_path / "etc-xen" / "auto"))
+    golden = tmp_path / "golden.img"
+    golden.write_bytes(b"")
+    return types.SimpleNamespace(
+        root=tmp_path,
+        golden=str(golden),
+        args=dict(name="test1", dist="bookworm", install_method="image", install_source=str(golden),
+                  dir=str(tmp_path / "srv"), config_dir=str(tmp_path / "etc-xen"), size="2G", dhcp=True,
+                  mac="00:16:3e:78:5d:6a"),
+    )
+
+
+def spec_of(**params):
+    base = dict(name="test1", dist="bookworm", install_method="image", install_source="/srv/golden.img",
+                dir="/srv/xen", size="2G", dhcp=True, bridge="xenbr0", mac="00:16:3e:78:5d:6a")
+    base.update(params)
+    return spec_from_params(base)
+
+
+def test_config_is_the_one_xen_create_image_writes():
+    """Compared with a config xen-tools 4.9 wrote on a Xen 4.17 dom0 (same guest, 256M)."""
+    wanted = parse_xen_cfg(fixture_text("xen-4.17/test1.cfg"))
+    assert canonical(golden_image.config_settings(spec_of(memory="256M"))) == canonical(wanted)
+
+
+def test_config_for_a_static_guest_with_a_dom0_kernel_and_no_swap():
+    settings = golden_image.config_settings(spec_of(
+        dhcp=False, ip=["172.16.92.2"], netmask="255.255.255.0", noswap=True,
+        kernel="/boot/vmlinuz-xen", initrd="/boot/initrd-xen"))
+    assert settings["disk"] == ["file:/srv/xen/domains/test1/disk.img,xvda1,w"]
+    assert settings["root"] == "/dev/xvda1 ro"
+    assert settings["kernel"] == "/boot/vmlinuz-xen" and settings["ramdisk"] == "/boot/initrd-xen"
+    assert settings["extra"] == "elevator=noop" and "bootloader" not in settings and "dhcp" not in settings
+    assert settings["vif"] == ["ip=172.16.92.2,mac=00:16:3E:78:5D:6A,bridge=xenbr0"]
+
+
+def files_of(spec, keys=None):
+    ops = golden_image.guest_system_files(spec, keys or {})
+    return {op["path"]: op for op in ops if op["action"] == "write"}
+
+
+def test_system_files_make_the_copy_this_guest():
+    files = files_of(spec_of(name="web1.example.org"), {"ed25519": ("PRIVATE\n", "ssh-ed25519 AAAA root@web1\n")})
+    assert files["/etc/hostname"]["content"] == "web1\n"
+    assert "127.0.1.1\tweb1.example.org web1\n" in files["/etc/hosts"]["content"]
+    assert files["/etc/fstab"]["content"].splitlines() == [
+        "/dev/xvda2 / ext4 errors=remount-ro 0 1", "/dev/xvda1 none swap sw 0 0", "proc /proc proc defaults 0 0"]
+    assert "iface eth0 inet dhcp" in files["/etc/network/interfaces"]["content"]
+    assert files["/etc/machine-id"]["content"] == ""
+    private = files["/etc/ssh/ssh_host_ed25519_key"]
+    # The private key is secret: kept out of the diff, readable by root only.
+    assert private["secret"] and private["mode"] == "0600" and private["content"] == "PRIVATE\n"
+    assert "secret" not in files["/etc/ssh/ssh_host_ed25519_key.pub"]
+    assert "/etc/resolv.conf" not in files
+
+
+def test_system_files_for_a_static_guest():
+    files = files_of(spec_of(dhcp=False, ip=["172.16.92.2", "172.16.92.3"], netmask="255.255.255.0",
+                             gateway="172.16.92.128", nameserver=["172.16.92.128"], noswap=True))
+    interfaces = files["/etc/network/interfaces"]["content"]
+    assert "iface eth0 inet static\n address 172.16.92.2\n netmask 255.255.255.0\n gateway 172.16.92.128\n" in interfaces
+    assert "iface eth0:1 inet static\n address 172.16.92.3\n" in interfaces
+    assert files["/etc/resolv.conf"]["content"] == "nameserver 172.16.92.128\n"
+    assert "172.16.92.2\ttest1\n" in files["/etc/hosts"]["content"]
+    assert files["/etc/fstab"]["content"].splitlines()[0] == "/dev/xvda1 / ext4 errors=remount-ro 0 1"
+    assert "swap" not in files["/etc/fstab"]["content"]
+
+
+def test_image_needs_an_absolute_source_and_no_lvm(host):
+    with pytest.raises(GuestError, match="install_method=image needs install_source"):
+        spec_from_params(dict(host.args, install_source=None))
+    with pytest.raises(GuestError, match="install_source='golden.img' must be an absolute path"):
+        spec_from_params(dict(host.args, install_source="golden.img"))
+    build = golden_image.GoldenImageBuild(None, None, set())
+    with pytest.raises(GuestError, match="install_method=image makes file-backed disks; give dir, not lvm"):
+        build.check(spec_from_params(dict(host.args, dir=None, lvm="vg0")))
+
+
+@needs_mkfs
+def test_source_must_be_one_ext_filesystem(host):
+    with pytest.raises(GuestError, match="is not a file"):
+        golden_image.source_filesystem_bytes(str(host.root))
+    with pytest.raises(GuestError, match="holds no known filesystem, not one bare ext2/3/4 filesystem"):
+        golden_image.source_filesystem_bytes(host.golden)
+    assert golden_image.source_filesystem_bytes(make_ext4(host.root / "fs.img", "64M")) == 64 * 1024 * 1024
+
+
+class Runner:
+    """Resolves tools; records argv; ``fail_on`` makes that command fail."""
+
+    def __init__(self, fail_on=None):
+        self.fail_on, self.seen = fail_on, []
+
+    def which(self, name, required=True):
+        return "/usr/bin/" + name
+
+    def run(self, argv, check_rc=True, data=None, env=None):
+        self.seen.append(list(argv))
+        if self.fail_on and argv[0] == self.fail_on:
+            raise CommandError(argv, 1, "", "%s: No space left on device" % argv[0])
+        return 0, "", ""
+
+
+def manager(runner, domains=()):
+    module = types.SimpleNamespace(check_mode=False, warn=lambda msg: None)
+    return ImageManager(module, runner, set(domains))
+
+
+@needs_mkfs
+def test_size_smaller_than_the_golden_filesystem_is_refused_before_anything_runs(host):
+    make_ext4(host.golden, "64M")
+    runner = Runner()
+    with pytest.raises(GuestError, match=r"size=32M is smaller than the golden image's filesystem \(64M in .*golden.img\)"):
+        manager(runner).ensure_present(spec_from_params(dict(host.args, size="32M")))
+    assert runner.seen == [] and not os.listdir(str(host.root / "srv"))
+
+
+@needs_mkfs
+def test_golden_image_of_a_running_guest_is_refused(host):
+    make_ext4(host.golden, "64M")
+    (host.root / "etc-xen" / "gold.cfg").write_text("name = 'gold'\ndisk = ['file:%s,xvda2,w']\n" % host.golden)
+    runner = Runner()
+    with pytest.raises(GuestError, match="is a disk of the running guest gold; shut that guest down first"):
+        manager(runner, domains=["gold"]).ensure_present(spec_from_params(dict(host.args)))
+    assert runner.seen == []
+    # Stopped, it is a golden image like any other: only the copy is reported in check mode.
+    module = types.SimpleNamespace(check_mode=True, warn=lambda msg: None)
+    result = ImageManager(module, runner, set()).ensure_present(spec_from_params(dict(host.args)))
+    assert result["changed"] and result["command"] == [
+        "cp", "--sparse=always", host.golden, str(host.root / "srv" / "domains" / "test1" / "disk.img")]
+    assert runner.seen == []
+
+
+@needs_mkfs
+def test_a_failed_copy_removes_what_it_made_and_names_the_command(host):
+    make_ext4(host.golden, "64M")
+    runner = Runner(fail_on="cp")
+    with pytest.raises(GuestError) as caught:
+        manager(runner).ensure_present(spec_from_params(dict(host.args)))
+    message = str(caught.value)
+    assert message.startswith("building guest test1 failed: command 'cp --sparse=always ")
+    assert "No space left on device" in message and "xen-tools" not in message
+    assert "Removed what this run created: " in message
+    assert not os.listdir(str(host.root / "srv")) and not os.listdir(str(host.root / "state"))
