@@ -22,6 +22,7 @@ import tempfile
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.disk_image import (
     DiskGrower,
     ext_filesystem_size,
+    loop_attachments,
     parse_layout,
     read_head,
 )
@@ -35,8 +36,7 @@ MIB = 1024 * 1024
 # The host key types OpenSSH's sshd reads by default (xen-tools' hook
 # 70-install-ssh lets the guest's openssh-server make these).
 HOST_KEY_TYPES = ("rsa", "ecdsa", "ed25519")
-# A copy of an in-use disk is not a consistent filesystem.
-_IN_USE_NOTE = "shut that guest down first (a copy of a disk in use is not a consistent filesystem)"
+_IN_USE = "a copy of a disk in use is not a consistent filesystem"
 
 
 def root_vdev(spec):
@@ -181,7 +181,12 @@ class GoldenImageBuild:
             )
         user = source_in_use(spec.install_source, self.domains, spec.config_dir)
         if user:
-            raise GuestError("install_source=%s is a disk of the running guest %s; %s" % (spec.install_source, user, _IN_USE_NOTE))
+            raise GuestError("install_source=%s is a disk of the running guest %s; shut that guest down first (%s)"
+                             % (spec.install_source, user, _IN_USE))
+        devices = loop_attachments(self.runner, spec.install_source)
+        if devices:
+            raise GuestError("install_source=%s is attached to %s (mounted somewhere?); detach it first (%s)"
+                             % (spec.install_source, ", ".join(devices), _IN_USE))
         for tool in ("cp", "e2fsck", "resize2fs", "mkswap", "ssh-keygen", "losetup", "mount"):
             self.runner.which(tool)
 

@@ -134,6 +134,14 @@ def _netmask(value, option="netmask"):
     return mask
 
 
+def _mib_or_default(params, option, attribute):
+    """``params[option]`` in MiB, or the spec's own default when it is not given."""
+    if params.get(option):
+        return size_mib(params[option], option)
+    # A dataclass keeps each plain default as a class attribute.
+    return getattr(XenImageSpec, attribute)
+
+
 def spec_from_params(params, for_delete=False):
     """Build a :class:`XenImageSpec` from module parameters, refusing bad input.
 
@@ -200,12 +208,12 @@ def spec_from_params(params, for_delete=False):
         mirror=params.get("mirror"),
         dir=params.get("dir"),
         lvm=params.get("lvm"),
-        size_mib=size_mib(params.get("size") or "4G", "size"),
-        swap_mib=size_mib(params.get("swap") or "128M", "swap"),
+        size_mib=_mib_or_default(params, "size", "size_mib"),
+        swap_mib=_mib_or_default(params, "swap", "swap_mib"),
         noswap=bool(params.get("noswap")),
         fs=fs,
         image=params.get("image") or "sparse",
-        memory_mib=size_mib(params.get("memory") or "512M", "memory"),
+        memory_mib=_mib_or_default(params, "memory", "memory_mib"),
         vcpus=vcpus,
         dhcp=dhcp,
         ip=ips,

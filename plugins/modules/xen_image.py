@@ -85,6 +85,9 @@ options:
         SSH host keys, an empty C(/etc/machine-id) (a new one at first boot) - and the config is written
         in xen-create-image's layout. Needs O(dir); O(fs) and O(roles) do not apply, O(dist) is recorded only.
         Refused when O(size) is smaller than the golden filesystem or a running guest uses the golden image.
+      - Like xen-create-image's, the config sets no kernel command line; a bookworm guest then names its
+        NIC C(enX0), not the C(eth0) of its interfaces file. The M(kuutorvaja.xen.xen_guest_config) run of
+        the C(kuutorvaja.xen.xen_guests) role adds C(net.ifnames=0) (C(xen_guests_extra)).
     type: str
     choices: [debootstrap, cdebootstrap, tar, copy, rinse, image]
     default: debootstrap

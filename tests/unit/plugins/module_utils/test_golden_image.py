@@ -129,8 +129,8 @@ def test_source_must_be_one_ext_filesystem(host):
 class Runner:
     """Resolves tools; records argv; ``fail_on`` makes that command fail."""
 
-    def __init__(self, fail_on=None):
-        self.fail_on, self.seen = fail_on, []
+    def __init__(self, fail_on=None, attached=False):
+        self.fail_on, self.attached, self.seen = fail_on, attached, []
 
     def which(self, name, required=True):
         return "/usr/bin/" + name
@@ -139,6 +139,8 @@ class Runner:
         self.seen.append(list(argv))
         if self.fail_on and argv[0] == self.fail_on:
             raise CommandError(argv, 1, "", "%s: No space left on device" % argv[0])
+        if argv[:2] == ["losetup", "-j"] and self.attached:
+            return 0, "/dev/loop3: []: (%s)\n" % argv[2], ""
         return 0, "", ""
 
 
@@ -169,7 +171,16 @@ def test_golden_image_of_a_running_guest_is_refused(host):
     result = ImageManager(module, runner, set()).ensure_present(spec_from_params(dict(host.args)))
     assert result["changed"] and result["command"] == [
         "cp", "--sparse=always", host.golden, str(host.root / "srv" / "domains" / "test1" / "disk.img")]
-    assert runner.seen == []
+    assert runner.seen == [["losetup", "-j", host.golden]]
+
+
+@needs_mkfs
+def test_golden_image_attached_to_a_loop_device_is_refused(host):
+    make_ext4(host.golden, "64M")
+    runner = Runner(attached=True)
+    with pytest.raises(GuestError, match=r"install_source=.*golden.img is attached to /dev/loop3 \(mounted somewhere\?\); detach it"):
+        manager(runner).ensure_present(spec_from_params(dict(host.args)))
+    assert runner.seen == [["losetup", "-j", host.golden]] and not os.listdir(str(host.root / "srv"))
 
 
 @needs_mkfs
