@@ -30,7 +30,7 @@ from ansible_collections.kuutorvaja.xen.plugins.module_utils.file_write import w
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_common import GuestError
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_config import build_settings, render_guest_config
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_fs import run_operations
-from ansible_collections.kuutorvaja.xen.plugins.module_utils.xen_cfg import parse_xen_cfg
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.xen_cfg import parse_disk_spec, parse_xen_cfg
 
 MIB = 1024 * 1024
 # The host key types OpenSSH's sshd reads by default (xen-tools' hook
@@ -69,7 +69,7 @@ def source_in_use(path, running, config_dir):
             continue
         disks = settings.get("disk") or []
         for entry in disks if isinstance(disks, list) else [disks]:
-            target = str(entry).split(",")[0].split(":")[-1]
+            target = parse_disk_spec(entry)["target"]
             if target and os.path.realpath(target) == real:
                 return name
     return None
@@ -217,7 +217,7 @@ class GoldenImageBuild:
         with open(path, "wb") as handle:
             if spec.image == "full":
                 chunk = b"\0" * MIB
-                for _ in range(spec.swap_mib):
+                for _mib in range(spec.swap_mib):
                     handle.write(chunk)
             else:
                 handle.truncate(spec.swap_mib * MIB)
