@@ -39,11 +39,6 @@ HOST_KEY_TYPES = ("rsa", "ecdsa", "ed25519")
 _IN_USE = "a copy of a disk in use is not a consistent filesystem"
 
 
-def root_vdev(spec):
-    """The guest's root device as xen-tools names it: xvda2 beside a swap xvda1, else xvda1."""
-    return "xvda1" if spec.noswap else "xvda2"
-
-
 def source_filesystem_bytes(path):
     """Size of the ext filesystem that makes up the golden image ``path``; refuse anything else."""
     if not os.path.isfile(path):
@@ -77,10 +72,7 @@ def source_in_use(path, running, config_dir):
 
 def config_settings(spec):
     """The guest config xen-create-image would write for ``spec``, as xen_guest_config settings."""
-    disk_path = spec.disk_paths[0]
-    disks = [dict(target=disk_path, vdev=root_vdev(spec))]
-    if not spec.noswap:
-        disks.append(dict(target=spec.disk_paths[1], vdev="xvda1"))
+    disks = [dict(target=path, vdev=vdev) for path, vdev in zip(spec.disk_paths, spec.disk_vdevs)]
     vif = dict(mac=spec.mac, bridge=spec.bridge)
     if spec.ip:
         vif["ip"] = spec.ip[0]
@@ -91,7 +83,7 @@ def config_settings(spec):
         vcpus=spec.vcpus,
         disks=disks,
         vifs=[{k: v for k, v in vif.items() if v}],
-        root="/dev/%s ro" % root_vdev(spec),
+        root="/dev/%s ro" % spec.disk_vdevs[0],
         kernel=None if spec.pygrub else spec.kernel,
         ramdisk=None if spec.pygrub else spec.initrd,
         extra=None if spec.pygrub else "elevator=noop",
@@ -133,10 +125,9 @@ def guest_system_files(spec, host_keys):
     hosts_line = "%s\t%s" % (spec.ip[0], fqdn if fqdn == short else "%s %s" % (fqdn, short)) if spec.ip else \
         "127.0.1.1\t%s" % (fqdn if fqdn == short else "%s %s" % (fqdn, short))
     # ext4 mounts ext2 and ext3 too; the golden image may be either.
-    fstab = ["/dev/%s / ext4 errors=remount-ro 0 1" % root_vdev(spec),
-             "proc /proc proc defaults 0 0"]
-    if not spec.noswap:
-        fstab.insert(1, "/dev/xvda1 none swap sw 0 0")
+    fstab = ["/dev/%s / ext4 errors=remount-ro 0 1" % spec.disk_vdevs[0]]
+    fstab += ["/dev/%s none swap sw 0 0" % vdev for vdev in spec.disk_vdevs[1:]]
+    fstab.append("proc /proc proc defaults 0 0")
     ops = [
         dict(action="write", path="/etc/hostname", content=short + "\n", mode="0644"),
         dict(action="write", path="/etc/hosts", mode="0644",

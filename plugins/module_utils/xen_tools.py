@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.command import CommandError
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.disk_image import loop_attachments
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.golden_image import GoldenImageBuild
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_fs import run_operations
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_common import (
     GuestError,
     derive_mac,
@@ -110,6 +111,11 @@ class XenImageSpec:
         if not self.noswap:
             paths.append(os.path.join(base, "swap.img"))
         return paths
+
+    @property
+    def disk_vdevs(self):
+        """The device of each of ``disk_paths`` in the config xen-tools writes: root xvda2 beside swap xvda1, else xvda1."""
+        return ["xvda1"] if self.noswap else ["xvda2", "xvda1"]
 
     @property
     def domain_dir(self):
@@ -462,6 +468,7 @@ class ImageManager:
             name=spec.hostname,
             config=spec.config_path,
             disks=spec.disk_paths,
+            vdevs=spec.disk_vdevs,
             mac=spec.mac,
             ip="dhcp" if spec.dhcp else (spec.ip[0] if spec.ip else None),
         )
@@ -469,12 +476,13 @@ class ImageManager:
         return result
 
     # -- present ----------------------------------------------------------
-    def ensure_present(self, spec, force=False, post_install=None):
+    def ensure_present(self, spec, force=False, post_install_ops=()):
         """Build the image unless config and disks exist; ``force`` rebuilds.
 
-        ``post_install(spec)`` runs after a successful build (SSH keys, root
-        password hash into the stopped image); a failure there rolls the
-        build back like any other.
+        ``post_install_ops`` (guest_fs operations: SSH keys, root password
+        hash) go into the new image offline; a failure there rolls the build
+        back like any other. The golden path applies them in the mount it
+        makes anyway; after xen-create-image they take a mount of their own.
         """
         status = self.status(spec)
         if status == "present" and not force:
@@ -514,7 +522,7 @@ class ImageManager:
         free_before = free_mib(spec.dir) if spec.dir else None
         try:
             if golden:
-                summary = golden.run(spec)
+                summary = golden.run(spec, extra_ops=post_install_ops)
             else:
                 _rc, out, _err = self.runner.run(PRIVATE_MOUNTS + argv)
                 summary = parse_summary(out)
@@ -522,8 +530,8 @@ class ImageManager:
             if missing:
                 raise GuestError("%s finished but did not create %s" % ("the copy" if golden else "xen-create-image", ", ".join(missing)))
             self._check_room_left(spec)
-            if post_install:
-                post_install(spec)
+            if post_install_ops and not golden:
+                run_operations(self.runner, spec.disk_paths[0], post_install_ops)
         except (CommandError, GuestError) as exc:
             removed = self._remove_paths(created)
             self._clear_marker(spec)

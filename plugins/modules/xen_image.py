@@ -277,6 +277,14 @@ disks:
   type: list
   elements: str
   sample: [/srv/xen/domains/web1/disk.img, /srv/xen/domains/web1/swap.img]
+vdevs:
+  description:
+    - The guest's device for each of RV(disks), as in the config xen-create-image writes
+      (root C(xvda2) beside swap C(xvda1), C(xvda1) without swap).
+  returned: always
+  type: list
+  elements: str
+  sample: [xvda2, xvda1]
 mac:
   description: The guest NIC's MAC address (lower-case).
   returned: always
@@ -329,7 +337,6 @@ from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_common import
     prepare_guests,
     run_for_guests,
 )
-from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_fs import run_operations
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.xen_tools import ImageManager, spec_from_params
 
 ITEM_SPEC = dict(
@@ -400,12 +407,7 @@ def main():
         spec = specs[params["name"]]
         if params["state"] == "absent":
             return manager.ensure_absent(spec)
-        ops = post_install_ops(params)
-
-        def post_install(built):
-            run_operations(runner, built.disk_paths[0], ops)
-
-        return manager.ensure_present(spec, force=params["force"], post_install=post_install if ops else None)
+        return manager.ensure_present(spec, force=params["force"], post_install_ops=post_install_ops(params))
 
     run_for_guests(module, items, apply)
 

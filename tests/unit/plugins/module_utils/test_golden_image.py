@@ -194,3 +194,26 @@ def test_a_failed_copy_removes_what_it_made_and_names_the_command(host):
     assert "No space left on device" in message and "xen-tools" not in message
     assert "Removed what this run created: " in message
     assert not os.listdir(str(host.root / "srv")) and not os.listdir(str(host.root / "state"))
+
+
+@needs_mkfs
+def test_post_install_ops_go_into_the_one_mount_of_the_golden_build(host, monkeypatch):
+    make_ext4(host.golden, "64M")
+    mounts = []
+    monkeypatch.setattr(golden_image, "run_operations", lambda _runner, image, ops: mounts.append((image, ops)))
+    monkeypatch.setattr(golden_image.GoldenImageBuild, "host_keys", lambda self, spec: ({}, []))
+    monkeypatch.setattr(golden_image.DiskGrower, "ensure", lambda self, name, path, size: None)
+    monkeypatch.setattr(xen_tools, "run_operations", lambda *args: pytest.fail("a second mount after the golden build"))
+
+    class Copying(Runner):
+        def run(self, argv, check_rc=True, data=None, env=None):
+            if argv[0] == "cp":
+                shutil.copyfile(argv[-2], argv[-1])
+            return Runner.run(self, argv, check_rc, data, env)
+
+    spec = spec_from_params(dict(host.args))
+    keys = [dict(action="write", path="/root/.ssh/authorized_keys", content="ssh-ed25519 AAAA test\n", mode="0600")]
+    result = manager(Copying()).ensure_present(spec, post_install_ops=keys)
+    assert result["changed"] and os.path.exists(spec.config_path)
+    assert len(mounts) == 1 and mounts[0][0] == spec.disk_paths[0]
+    assert mounts[0][1][-1] == keys[0] and mounts[0][1][:-1] == golden_image.guest_system_files(spec, {})

@@ -170,27 +170,37 @@ def manager(host, runner, domains=()):
     return ImageManager(module, runner, set(domains))
 
 
-def test_build_then_post_install_then_summary(host):
+def test_build_then_post_install_then_summary(host, monkeypatch):
     runner = BuildingRunner(host)
     spec = spec_from_params(dict(host.args, mac="00:16:3e:78:5d:6a"))
-    installed = []
-    result = manager(host, runner).ensure_present(spec, post_install=installed.append)
+    mounted = []
+    monkeypatch.setattr(xen_tools, "run_operations", lambda _runner, image, ops: mounted.append((image, ops)))
+    ops = xen_image.post_install_ops(dict(authorized_keys=["ssh-ed25519 AAAA test"]))
+    result = manager(host, runner).ensure_present(spec, post_install_ops=ops)
     assert result["changed"] and not result["rebuilt"] and result["status"] == "absent"
     # The build's mounts stay in a namespace of its own; the result shows the xen-tools argv.
     assert runner.seen == [["unshare", "--mount", "--propagation", "private", "--"] + result["command"]]
     assert result["summary"]["mac"] == "00:16:3e:78:5d:6a"
-    assert installed == [spec]
+    assert mounted == [(host.disk, ops)]
     assert not os.listdir(str(host.root / "state"))
 
 
-def test_failed_post_install_rolls_back_the_build(host):
+def test_no_post_install_ops_no_mount(host, monkeypatch):
+    mounted = []
+    monkeypatch.setattr(xen_tools, "run_operations", lambda *args: mounted.append(args))
+    manager(host, BuildingRunner(host)).ensure_present(spec_from_params(dict(host.args)))
+    assert mounted == []
+
+
+def test_failed_post_install_rolls_back_the_build(host, monkeypatch):
     spec = spec_from_params(dict(host.args))
 
-    def broken(_spec):
+    def broken(_runner, _image, _ops):
         raise GuestError("could not write authorized_keys")
 
+    monkeypatch.setattr(xen_tools, "run_operations", broken)
     with pytest.raises(GuestError, match="could not write authorized_keys.*Removed what this run created"):
-        manager(host, BuildingRunner(host)).ensure_present(spec, post_install=broken)
+        manager(host, BuildingRunner(host)).ensure_present(spec, post_install_ops=[dict(action="directory", path="/root/.ssh")])
     assert not os.path.exists(host.config) and not os.path.exists(host.disk)
     assert not os.path.exists(os.path.dirname(host.disk))
 
