@@ -22,7 +22,8 @@ when the controller's connection or the machine goes away. It prints JSON:
 the module's pid, what was killed, and the mounts backed by DISK in the
 host's namespace at that moment.
 
-Exit status 3 when the stage was not reached within TIMEOUT.
+Exit status 3 when the stage was not reached within TIMEOUT (kill-offline:
+or the module ended before it).
 """
 
 import glob
@@ -118,9 +119,13 @@ def mounts_of(disk):
     """Mount points (in this namespace) whose loop device is backed by ``disk``."""
     devices = set()
     for path in glob.glob("/sys/block/loop*/loop/backing_file"):
-        with open(path) as handle:
-            if handle.read().strip() == os.path.realpath(disk):
-                devices.add("/dev/" + path.split("/")[3])
+        try:
+            with open(path) as handle:
+                backing = handle.read().strip()
+        except OSError:
+            continue  # detached since the glob (xen-tools' own loop devices come and go)
+        if backing == os.path.realpath(disk):
+            devices.add("/dev/" + path.split("/")[3])
     points = []
     with open("/proc/self/mountinfo") as handle:
         for line in handle:
@@ -191,6 +196,10 @@ def main():
             if mounts_of(disk):
                 frozen = freeze(module)
                 break
+            if not cmdline(module):
+                # The module ended (e.g. failed early): no need to wait out the timeout.
+                print(json.dumps({"error": "%s: the module building %s ended before that stage" % (mode, name)}))
+                return 3
             continue
         module = find_module(jid) if jid else None
         build = find_build(name, descendants(module) if module else None)
