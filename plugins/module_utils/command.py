@@ -1,10 +1,13 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) kuutorvaja.xen contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The one place where kuutorvaja.xen modules run external commands.
 
 Every call is an argv list passed to ``module.run_command`` (never a shell),
 with a C locale so the output we parse does not depend on the host's language.
+
+Private to the kuutorvaja.xen collection: no API promise to other code.
 """
 
 from __future__ import annotations
@@ -40,6 +43,8 @@ class CommandRunner:
     def __init__(self, module):
         self.module = module
         self._paths = {}
+        self.ran = []
+        """Every argv this runner ran, in order (for results and tests)."""
 
     def which(self, name, required=True):
         """Return the absolute path of ``name`` or fail (or None) when it is missing."""
@@ -59,6 +64,7 @@ class CommandRunner:
         argv = [str(a) for a in argv]
         if not argv[0].startswith("/"):
             argv[0] = self.which(argv[0])
+        self.ran.append(argv)
         environ = dict(C_LOCALE)
         if env:
             environ.update(env)

@@ -1,7 +1,10 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) kuutorvaja.xen contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The dom0's own configuration files, compared and written as one batch (kuutorvaja.xen.xen_dom0_files).
+
+Private to the kuutorvaja.xen collection: no API promise to other code.
 
 A role's no-op run used to cost one module run (one SSH round trip, a Python
 start on the dom0) per file, directory and key; here every path of a batch is

@@ -1,7 +1,10 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) kuutorvaja.xen contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The one atomic file write of the collection's modules.
+
+Private to the kuutorvaja.xen collection: no API promise to other code.
 
 A reader (xl, update-grub, ifup, a booting guest) sees the old file or the
 new one, never half of either: the data goes to a temporary file in the

@@ -1,7 +1,10 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) kuutorvaja.xen contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""A guest from a golden image: the fast path next to xen-create-image.
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Part of the ``kuutorvaja.xen.xen_image`` backend: a guest from a golden image, the fast path next to xen-create-image.
+
+Private to the kuutorvaja.xen collection: no API promise to other code.
 
 A golden image is a guest's root disk kept as a file: one bare ext2/3/4
 filesystem (as xen-tools makes them), e.g. the ``disk.img`` of a guest that
@@ -19,18 +22,18 @@ import os
 import shutil
 import tempfile
 
-from ansible_collections.kuutorvaja.xen.plugins.module_utils.disk_image import (
-    DiskGrower,
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.disk_layout import (
     ext_filesystem_size,
-    loop_attachments,
     parse_layout,
     read_head,
 )
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.file_write import write_atomically
-from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_common import GuestError
-from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_config import build_settings, render_guest_config
-from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_fs import run_operations
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_model import GuestError, xen_tools_layout
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.host_tools import Loop, SshKeygen
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.xen_cfg import parse_disk_spec, parse_xen_cfg
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.xen_disk import DiskGrower
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.xen_guest_config import build_settings, render_guest_config
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.xen_guest_files import run_operations
 
 MIB = 1024 * 1024
 # The host key types OpenSSH's sshd reads by default (xen-tools' hook
@@ -72,27 +75,10 @@ def source_in_use(path, running, config_dir):
 
 def config_settings(spec):
     """The guest config xen-create-image would write for ``spec``, as xen_guest_config settings."""
-    disks = [dict(target=path, vdev=vdev) for path, vdev in zip(spec.disk_paths, spec.disk_vdevs)]
-    vif = dict(mac=spec.mac, bridge=spec.bridge)
-    if spec.ip:
-        vif["ip"] = spec.ip[0]
-    params = dict(
-        name=spec.hostname,
-        type="pygrub" if spec.pygrub else "pv",
-        memory="%dM" % spec.memory_mib,
-        vcpus=spec.vcpus,
-        disks=disks,
-        vifs=[{k: v for k, v in vif.items() if v}],
-        root="/dev/%s ro" % spec.disk_vdevs[0],
-        kernel=None if spec.pygrub else spec.kernel,
-        ramdisk=None if spec.pygrub else spec.initrd,
-        extra=None if spec.pygrub else "elevator=noop",
-        on_poweroff="destroy",
-        on_reboot="restart",
-        on_crash="restart",
-        settings={"dhcp": "dhcp"} if spec.dhcp else None,
-    )
-    return build_settings(params)
+    return build_settings(xen_tools_layout(
+        spec.hostname, spec.disk_paths, spec.disk_vdevs, spec.memory_mib, spec.vcpus, spec.mac,
+        bridge=spec.bridge, ip=spec.ip[0] if spec.ip else None, pygrub=spec.pygrub,
+        kernel=spec.kernel, initrd=spec.initrd))
 
 
 def network_interfaces(spec):
@@ -174,7 +160,7 @@ class GoldenImageBuild:
         if user:
             raise GuestError("install_source=%s is a disk of the running guest %s; shut that guest down first (%s)"
                              % (spec.install_source, user, _IN_USE))
-        devices = loop_attachments(self.runner, spec.install_source)
+        devices = Loop(self.runner).attachments(spec.install_source)
         if devices:
             raise GuestError("install_source=%s is attached to %s (mounted somewhere?); detach it first (%s)"
                              % (spec.install_source, ", ".join(devices), _IN_USE))
@@ -219,12 +205,13 @@ class GoldenImageBuild:
         work = tempfile.mkdtemp(prefix="kuutorvaja-xen-keys-")
         try:
             keys, fingerprints = {}, []
+            keygen = SshKeygen(self.runner)
             for kind in HOST_KEY_TYPES:
                 base = os.path.join(work, "ssh_host_%s_key" % kind)
-                self.runner.run(["ssh-keygen", "-q", "-t", kind, "-N", "", "-C", "root@%s" % spec.hostname, "-f", base])
+                keygen.host_key(kind, base, "root@%s" % spec.hostname)
                 with open(base) as private, open(base + ".pub") as public:
                     keys[kind] = (private.read(), public.read())
-                fingerprints.append(self.runner.run(["ssh-keygen", "-l", "-f", base + ".pub"])[1].strip())
+                fingerprints.append(keygen.fingerprint(base + ".pub"))
             return keys, fingerprints
         finally:
             shutil.rmtree(work, ignore_errors=True)

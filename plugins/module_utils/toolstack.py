@@ -1,7 +1,10 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) kuutorvaja.xen contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The Xen toolstack layer: the only place that runs ``xl`` or ``xm``.
+
+Private to the kuutorvaja.xen collection: no API promise to other code.
 
 Public interface (other module_utils and modules build on these names):
 
@@ -16,11 +19,11 @@ Public interface (other module_utils and modules build on these names):
   ``is_running()``, ``create()``, ``shutdown()``, ``destroy()``, ``pause()``,
   ``unpause()``, ``reboot()``, ``wait_for()``, ``uptime()``, ``info()``,
   ``dmesg()``, ``domain_details()``.
+* Names of domains holding their disks: ``names_with_id()``.
 * Pure parsers, usable without a module: :func:`parse_domain_list`,
   :func:`parse_info`, :func:`hypervisor_facts`, :func:`parse_xl_list_long`,
   :func:`parse_xm_list_long`, :func:`parse_sxp`, :func:`parse_uptime`,
-  :func:`flags_to_state`, :func:`is_transient_name`, :func:`is_not_found`,
-  :func:`validate_domain_name`.
+  :func:`flags_to_state`, :func:`is_not_found`.
 
 Every command is an argv list run through
 :class:`~ansible_collections.kuutorvaja.xen.plugins.module_utils.command.CommandRunner`
@@ -41,6 +44,11 @@ from ansible_collections.kuutorvaja.xen.plugins.module_utils.command import (
     CommandError,
     CommandRunner,
 )
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_model import (
+    is_transient_name,
+    normalise_disk,
+    normalise_nic,
+)
 
 TOOLSTACK_CHOICES = ("auto", "xl", "xm")
 """Values of the shared ``toolstack`` option."""
@@ -49,8 +57,6 @@ TOOLSTACK_ARGUMENT_SPEC = {
     "toolstack": {"type": "str", "default": "auto", "choices": list(TOOLSTACK_CHOICES)},
 }
 """Argument-spec fragment every module that talks to Xen merges into its own."""
-
-DOM0_NAME = "Domain-0"
 
 # Debian's wheezy/jessie packages chose the toolstack here (TOOLSTACK=xm|xl).
 DEBIAN_TOOLSTACK_DEFAULTS = "/etc/default/xen"
@@ -72,19 +78,12 @@ _FLAG_STATES = (
     ("b", "blocked"),
 )
 
-# Names the toolstack uses for domains in transit; never a guest's own row.
-# xl: "(null)" while a domain is torn down, "NAME--incoming"/"NAME--migratedaway"
-# during migration; xend renames the source of a migration "migrating-NAME".
-_TRANSIENT_RE = re.compile(r"^(?:\(null\)|.+--incoming|.+--migratedaway|migrating-.+)$")
-
 # Messages meaning "no such domain" (xl: libxl_name_to_domid failure; xm/xend).
 _NOT_FOUND_RE = re.compile(
     r"invalid domain identifier|domain not found|domain '[^']*' does not exist|no such domain",
     re.IGNORECASE,
 )
 
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
-DOMAIN_NAME_MAX_LENGTH = 128
 
 
 @dataclass
@@ -161,31 +160,6 @@ def explain_failure(tool, error):
 # --------------------------------------------------------------------------
 # Pure helpers and parsers
 # --------------------------------------------------------------------------
-
-
-def validate_domain_name(name):
-    """Return an error message when ``name`` is not a usable Xen guest name, else ``None``."""
-    if not isinstance(name, str) or not name:
-        return "name must be a non-empty string"
-    if len(name) > DOMAIN_NAME_MAX_LENGTH:
-        return "name %r is %d characters long; at most %d are allowed" % (name, len(name), DOMAIN_NAME_MAX_LENGTH)
-    if name == DOM0_NAME:
-        return "name %r is the control domain; it cannot be managed as a guest" % name
-    if not _NAME_RE.match(name):
-        return (
-            "name %r is not a valid Xen domain name: use letters, digits, '.', '_', '+' and '-' "
-            "(no whitespace, '/', quotes or shell characters), starting with a letter or digit" % name
-        )
-    if name.isdigit():
-        return "name %r is all digits; xl would read it as a domain ID" % name
-    if _TRANSIENT_RE.match(name):
-        return "name %r looks like a migration placeholder ('--incoming', '--migratedaway', 'migrating-')" % name
-    return None
-
-
-def is_transient_name(name):
-    """True for names the toolstack uses for domains in transit (``(null)``, ``X--incoming``, ``X--migratedaway``, ``migrating-X``)."""
-    return bool(_TRANSIENT_RE.match(name))
 
 
 def is_not_found(text):
@@ -314,40 +288,6 @@ def hypervisor_facts(info, toolstack):
         "host": info.get("host"),
         "release": info.get("release"),
     }
-
-
-def _disk_mode(access):
-    """Normalise a disk access mode to ``w`` or ``r``."""
-    access = (access or "w").strip().lower()
-    return "r" if access in ("r", "ro") else "w"
-
-
-def _strip_disk_target(target):
-    """Drop the backend prefix of a disk target (``file:``, ``phy:``, ``tap:aio:``, ``tap2:tapdisk:aio:``...)."""
-    target = target.strip()
-    while True:
-        match = re.match(r"^(file|phy|tap|tap2|tapdisk|aio|qcow|qcow2|vhd|raw|drbd|iscsi):(.*)$", target)
-        if not match:
-            return target
-        target = match.group(2)
-
-
-def _strip_vdev(vdev):
-    """Drop ``ioemu:`` and device-type suffixes (``:disk``, ``:cdrom``) from a virtual device name."""
-    vdev = (vdev or "").strip()
-    if vdev.startswith("ioemu:"):
-        vdev = vdev[len("ioemu:"):]
-    return vdev.split(":", 1)[0]
-
-
-def normalise_disk(target, vdev, mode):
-    """One disk as compared between config and running domain: ``{target, vdev, mode}``."""
-    return {"target": _strip_disk_target(target or ""), "vdev": _strip_vdev(vdev), "mode": _disk_mode(mode)}
-
-
-def normalise_nic(mac=None, bridge=None):
-    """One NIC as compared between config and running domain: MAC lower-case, bridge as given."""
-    return {"mac": mac.lower() if mac else None, "bridge": bridge or None}
 
 
 def parse_xl_list_long(text):
@@ -547,6 +487,15 @@ class Toolstack:
             return {d.name: d for d in parse_domain_list(out)}
         except ToolstackError as exc:
             raise ToolstackError("'%s list': %s" % (self.name, exc))
+
+    def names_with_id(self, domains=None):
+        """Names of the domains that have an id, in any state: their disks and configs are in use.
+
+        A domain xend merely knows about (an ``xm list`` row without id) holds nothing open.
+        """
+        if domains is None:
+            domains = self.list_domains()
+        return {name for name, dom in domains.items() if dom.domid is not None}
 
     def is_running(self, name, domains=None):
         """True when ``name`` exists and is running, blocked or paused (see :data:`ALIVE_STATES`).
@@ -753,8 +702,3 @@ def get_toolstack(module, runner=None, preference="auto", clock=None, sleep=None
         name = preference
         runner.which(name)
     return TOOLSTACKS[name](runner, clock=clock, sleep=sleep)
-
-
-def config_path_for(name, config_dir="/etc/xen"):
-    """Default config path of guest ``name`` (``/etc/xen/NAME.cfg``, as xen-tools writes it)."""
-    return os.path.join(config_dir, "%s.cfg" % name)

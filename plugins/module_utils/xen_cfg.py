@@ -1,7 +1,10 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) kuutorvaja.xen contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Render and parse Xen guest configuration files (the ``KEY = VALUE`` syntax of xl.cfg / xm).
+
+Private to the kuutorvaja.xen collection: no API promise to other code.
 
 The single implementation behind the ``kuutorvaja.xen.to_xen_cfg`` and
 ``from_xen_cfg`` filters and the modules:
@@ -28,7 +31,7 @@ from __future__ import annotations
 
 import re
 
-from ansible_collections.kuutorvaja.xen.plugins.module_utils.toolstack import normalise_disk, normalise_nic
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_model import normalise_disk, normalise_nic
 
 
 class XenCfgError(ValueError):

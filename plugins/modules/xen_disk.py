@@ -28,7 +28,6 @@ author:
 extends_documentation_fragment:
   - kuutorvaja.xen.toolstack
   - kuutorvaja.xen.attributes
-  - kuutorvaja.xen.guests
 attributes:
   check_mode:
     support: full
@@ -40,14 +39,17 @@ attributes:
       - Nothing to show as a diff; the result lists what changed.
 options:
   name:
-    description: The guest the disk belongs to; it must not be running. Required unless O(guests) is given.
+    description: The guest the disk belongs to; it must not be running.
     type: str
+    required: true
   path:
-    description: The disk image file. Required unless O(guests) is given.
+    description: The disk image file.
     type: path
+    required: true
   size:
-    description: Target size, e.g. C(5G), C(5120M). Smaller than the current size is refused. Required unless O(guests) is given.
+    description: Target size, e.g. C(5G), C(5120M). Smaller than the current size is refused.
     type: str
+    required: true
   resize_fs:
     description: Check and grow the bare ext filesystem in the image after extending it.
     type: bool
@@ -110,52 +112,36 @@ fs_resized:
   description: Whether the filesystem was (or would be) checked and resized.
   returned: always
   type: bool
-results:
-  description: With O(guests), one result per guest (the keys above plus C(changed)).
-  returned: when O(guests) is given
-  type: list
-  elements: dict
+
 """
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kuutorvaja.xen.plugins.module_utils.command import CommandRunner
-from ansible_collections.kuutorvaja.xen.plugins.module_utils.disk_image import DiskGrower
-from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_common import (
-    GUESTS_CONSTRAINTS,
-    guests_argument_spec,
-    parse_size,
-    prepare_guests,
-    run_for_guests,
-    validate_guest_name,
-)
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.command import CommandError, CommandRunner
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_model import GuestError, parse_size, validate_guest_name
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.toolstack import TOOLSTACK_ARGUMENT_SPEC, get_toolstack
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.xen_disk import DiskGrower
 
-ITEM_SPEC = dict(
+ARGUMENT_SPEC = dict(
     name=dict(type="str", required=True),
     path=dict(type="path", required=True),
     size=dict(type="str", required=True),
     resize_fs=dict(type="bool", default=True),
+    **TOOLSTACK_ARGUMENT_SPEC
 )
 
 
-def target_sizes(items):
-    """Each guest's target size in bytes, by name (names and sizes checked)."""
-    return {p["name"]: parse_size(p["size"], "size") for p in items if validate_guest_name(p["name"])}
-
-
 def main():
-    """Grow one disk image, or each of ``guests``."""
-    module = AnsibleModule(argument_spec=guests_argument_spec(ITEM_SPEC), supports_check_mode=True, **GUESTS_CONSTRAINTS)
-    runner = CommandRunner(module)
-    items, sizes, domains = prepare_guests(module, runner, ITEM_SPEC, target_sizes)
-    grower = DiskGrower(module, runner, domains)
-
-    def apply(params):
-        result = grower.ensure(params["name"], params["path"], sizes[params["name"]], params["resize_fs"])
-        result["name"] = params["name"]
-        return result
-
-    run_for_guests(module, items, apply)
+    """Grow one disk image."""
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    params, runner = module.params, CommandRunner(module)
+    try:
+        name, size = validate_guest_name(params["name"]), parse_size(params["size"], "size")
+        grower = DiskGrower(module, runner, get_toolstack(module, runner, params["toolstack"]).names_with_id())
+        result = grower.ensure(name, params["path"], size, params["resize_fs"])
+    except (GuestError, CommandError) as exc:
+        module.fail_json(msg=str(exc))
+    module.exit_json(name=name, **result)
 
 
 if __name__ == "__main__":

@@ -203,7 +203,7 @@ restart_reasons:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kuutorvaja.xen.plugins.module_utils.domain import (
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.xen_domain import (
     XEN_DOMAIN_ARGUMENT_SPEC,
     XEN_DOMAIN_REQUIRED_ONE_OF,
     XenDomain,

@@ -27,7 +27,6 @@ author:
 extends_documentation_fragment:
   - kuutorvaja.xen.toolstack
   - kuutorvaja.xen.attributes
-  - kuutorvaja.xen.guests
 attributes:
   check_mode:
     support: full
@@ -39,8 +38,9 @@ attributes:
       - Shows the old and new file.
 options:
   name:
-    description: Guest (domain) name. Required unless O(guests) is given.
+    description: Guest (domain) name.
     type: str
+    required: true
   path:
     description:
       - Config file path. Default C(/etc/xen/NAME.cfg).
@@ -210,84 +210,34 @@ autostart:
   description: Whether C(/etc/xen/auto/NAME.cfg) is a symlink to this config (so the role needs no further read).
   returned: always
   type: bool
-results:
-  description: With O(guests), one result per guest (the keys above plus C(changed)).
-  returned: when O(guests) is given
-  type: list
-  elements: dict
-"""
 
-import os
+"""
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kuutorvaja.xen.plugins.module_utils.command import CommandRunner
-from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_common import (
-    GUESTS_CONSTRAINTS,
-    guests_argument_spec,
-    prepare_guests,
-    run_for_guests,
-    validate_abs_path,
-    validate_guest_name,
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.command import CommandError, CommandRunner
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_model import GuestError
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.toolstack import TOOLSTACK_ARGUMENT_SPEC, get_toolstack
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.xen_guest_config import (
+    CONFIG_ARGUMENT_SPEC,
+    config_request,
+    converge_config,
 )
-from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_config import GuestConfigFile, build_settings
 
-AUTOSTART_DIR = "/etc/xen/auto"
-ITEM_SPEC = dict(
-    name=dict(type="str", required=True),
-    path=dict(type="path"),
-    state=dict(type="str", choices=["present", "absent"], default="present"),
-    type=dict(type="str", choices=["pv", "pygrub", "hvm"], default="pv"),
-    memory=dict(type="str"),
-    maxmem=dict(type="str"),
-    vcpus=dict(type="int", default=1),
-    kernel=dict(type="str"),
-    ramdisk=dict(type="str"),
-    root=dict(type="str"),
-    extra=dict(type="str"),
-    bootloader=dict(type="str", default="pygrub"),
-    disks=dict(type="list", elements="raw"),
-    vifs=dict(type="list", elements="raw"),
-    hvm_style=dict(type="str", choices=["legacy", "current"], default="current"),
-    hvmloader=dict(type="str", default="/usr/lib/xen/boot/hvmloader"),
-    device_model=dict(type="str", default="/usr/lib/xen/bin/qemu-dm"),
-    boot=dict(type="str", default="c"),
-    vnc=dict(type="bool", default=True),
-    vnclisten=dict(type="str", default="127.0.0.1"),
-    pae=dict(type="bool", default=False),
-    on_poweroff=dict(type="str"),
-    on_reboot=dict(type="str"),
-    on_crash=dict(type="str"),
-    settings=dict(type="dict"),
-)
-ITEM_CONSTRAINTS = dict(required_if=[("state", "present", ("memory", "disks"))])
-
-
-def wanted_settings(items):
-    """The settings each guest's config should hold, by name (paths, names and settings checked)."""
-    for params in items:
-        if params["path"] is not None:
-            validate_abs_path(params["path"], "path")
-    return {p["name"]: build_settings(p) if p["state"] == "present" else validate_guest_name(p["name"]) for p in items}
+ARGUMENT_SPEC = dict(CONFIG_ARGUMENT_SPEC, **TOOLSTACK_ARGUMENT_SPEC)
 
 
 def main():
-    """Write or remove one guest config, or each of ``guests``."""
-    module = AnsibleModule(argument_spec=guests_argument_spec(ITEM_SPEC), supports_check_mode=True, **GUESTS_CONSTRAINTS)
-    items, wanted, domains = prepare_guests(module, CommandRunner(module), ITEM_SPEC, wanted_settings, **ITEM_CONSTRAINTS)
-
-    def apply(params):
-        name = params["name"]
-        config = GuestConfigFile(module, params["path"] or "/etc/xen/%s.cfg" % name)
-        running = name in domains
-        result = config.ensure(wanted[name], params["type"], running) if params["state"] == "present" else config.remove(running)
-        result["name"] = name
-        link = os.path.join(AUTOSTART_DIR, name + ".cfg")
-        # The same test xen_domain uses: a symlink to this very config.
-        result["autostart"] = os.path.islink(link) and os.readlink(link) == config.path
-        return result
-
-    run_for_guests(module, items, apply)
+    """Write or remove one guest config."""
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True,
+                           required_if=[("state", "present", ("memory", "disks"))])
+    params, runner = module.params, CommandRunner(module)
+    try:
+        request = config_request(params)
+        result = converge_config(module, request, params["type"], get_toolstack(module, runner, params["toolstack"]).names_with_id())
+    except (GuestError, CommandError) as exc:
+        module.fail_json(msg=str(exc))
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

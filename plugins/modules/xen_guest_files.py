@@ -155,13 +155,13 @@ partition:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.command import CommandError, CommandRunner
-from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_common import (
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_model import (
     GuestError,
     refuse_if_running,
-    running_guests,
     validate_guest_name,
 )
-from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_fs import run_operations
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.toolstack import TOOLSTACK_ARGUMENT_SPEC, get_toolstack
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.xen_guest_files import run_operations
 
 OPERATION_SPEC = dict(
     action=dict(type="str", required=True, choices=["read", "stat", "move", "write", "directory", "password"]),
@@ -185,7 +185,7 @@ ARGUMENT_SPEC = dict(
                      ("action", "write", ("path", "content")), ("action", "read", ("path",)),
                      ("action", "stat", ("path",)), ("action", "directory", ("path",))],
     ),
-    toolstack=dict(type="str", choices=["auto", "xl", "xm"], default="auto"),
+    **TOOLSTACK_ARGUMENT_SPEC
 )
 
 
@@ -196,7 +196,7 @@ def main():
     runner = CommandRunner(module)
     try:
         name = validate_guest_name(params["name"])
-        refuse_if_running(name, running_guests(module, runner, params["toolstack"]), "mount its disk")
+        refuse_if_running(name, get_toolstack(module, runner, params["toolstack"]).names_with_id(), "mount its disk")
         results, diff, facts = run_operations(runner, params["image"], params["operations"],
                                               partition=params["partition"], check_mode=module.check_mode)
     except (GuestError, CommandError, OSError) as exc:

@@ -45,7 +45,6 @@ author:
 extends_documentation_fragment:
   - kuutorvaja.xen.toolstack
   - kuutorvaja.xen.attributes
-  - kuutorvaja.xen.guests
 attributes:
   check_mode:
     support: full
@@ -59,9 +58,11 @@ options:
   name:
     description:
       - The guest's host name; also the domain name, the config file name and the
-        image directory name. Letters, digits, C(-) and C(.) only.
-      - Required unless O(guests) is given.
+        image directory name. Letters, digits, C(.), C(_), C(+) and C(-), starting with a
+        letter or digit; not all digits, at most 128 characters (the rule every module of
+        this collection applies).
     type: str
+    required: true
     aliases: [hostname]
   state:
     description: Whether the guest image should exist.
@@ -321,25 +322,21 @@ removed:
   returned: state=absent
   type: list
   elements: str
-results:
-  description: With O(guests), one result per guest (the keys above plus C(name) and C(changed)).
-  returned: when O(guests) is given
-  type: list
-  elements: dict
+
 """
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kuutorvaja.xen.plugins.module_utils.command import CommandRunner
-from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_common import (
-    GUESTS_CONSTRAINTS,
-    guests_argument_spec,
-    prepare_guests,
-    run_for_guests,
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.command import CommandError, CommandRunner
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_model import GuestError
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.toolstack import TOOLSTACK_ARGUMENT_SPEC, get_toolstack
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.xen_image import (
+    ImageManager,
+    post_install_ops,
+    spec_from_params,
 )
-from ansible_collections.kuutorvaja.xen.plugins.module_utils.xen_tools import ImageManager, spec_from_params
 
-ITEM_SPEC = dict(
+ARGUMENT_SPEC = dict(
     name=dict(type="str", required=True, aliases=["hostname"]),
     state=dict(type="str", choices=["present", "absent"], default="present"),
     dist=dict(type="str"),
@@ -371,45 +368,29 @@ ITEM_SPEC = dict(
     authorized_keys=dict(type="list", elements="str", no_log=False),
     root_password_hash=dict(type="str", no_log=True),
     force=dict(type="bool", default=False),
+    **TOOLSTACK_ARGUMENT_SPEC
 )
-ITEM_CONSTRAINTS = dict(
+CONSTRAINTS = dict(
     required_if=[("state", "present", ("dist",))],
     required_one_of=[("dir", "lvm")],
     mutually_exclusive=[("dir", "lvm")],
 )
 
 
-def image_specs(items):
-    """Each guest's image spec, by name (every option checked)."""
-    return {p["name"]: spec_from_params(p, for_delete=p["state"] == "absent") for p in items}
-
-
-def post_install_ops(params):
-    """Offline file operations that put SSH keys and the root password into a new guest."""
-    ops = []
-    if params.get("authorized_keys"):
-        ops.append(dict(action="directory", path="/root/.ssh", mode="0700", owner=0, group=0))
-        ops.append(dict(action="write", path="/root/.ssh/authorized_keys", mode="0600", owner=0, group=0,
-                        content="".join(k.strip() + "\n" for k in params["authorized_keys"])))
-    if params.get("root_password_hash"):
-        ops.append(dict(action="password", user="root", password_hash=params["root_password_hash"]))
-    return ops
-
-
 def main():
-    """Build or delete one guest image, or each of ``guests``."""
-    module = AnsibleModule(argument_spec=guests_argument_spec(ITEM_SPEC), supports_check_mode=True, **GUESTS_CONSTRAINTS)
-    runner = CommandRunner(module)
-    items, specs, domains = prepare_guests(module, runner, ITEM_SPEC, image_specs, **ITEM_CONSTRAINTS)
-    manager = ImageManager(module, runner, domains)
-
-    def apply(params):
-        spec = specs[params["name"]]
+    """Build or delete one guest image."""
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True, **CONSTRAINTS)
+    params, runner = module.params, CommandRunner(module)
+    try:
+        spec = spec_from_params(params, for_delete=params["state"] == "absent")
+        manager = ImageManager(module, runner, get_toolstack(module, runner, params["toolstack"]).names_with_id())
         if params["state"] == "absent":
-            return manager.ensure_absent(spec)
-        return manager.ensure_present(spec, force=params["force"], post_install_ops=post_install_ops(params))
-
-    run_for_guests(module, items, apply)
+            result = manager.ensure_absent(spec)
+        else:
+            result = manager.ensure_present(spec, force=params["force"], post_install_ops=post_install_ops(params))
+    except (GuestError, CommandError) as exc:
+        module.fail_json(msg=str(exc))
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

@@ -214,7 +214,7 @@ dmesg:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kuutorvaja.xen.plugins.module_utils.info import XEN_INFO_ARGUMENT_SPEC, run_module
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.xen_info import XEN_INFO_ARGUMENT_SPEC, run_module
 
 
 def main():

@@ -16,12 +16,13 @@ import types
 
 import pytest
 
-from ansible_collections.kuutorvaja.xen.plugins.module_utils import golden_image, xen_tools
+from ansible_collections.kuutorvaja.xen.plugins.module_utils import golden_image
+from ansible_collections.kuutorvaja.xen.plugins.module_utils import xen_image as image_backend
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.command import CommandError
-from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_common import GuestError
-from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_config import canonical
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_model import GuestError
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.xen_guest_config import canonical
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.xen_cfg import parse_xen_cfg
-from ansible_collections.kuutorvaja.xen.plugins.module_utils.xen_tools import ImageManager, spec_from_params
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.xen_image import ImageManager, spec_from_params
 
 from ...conftest import fixture_text
 
@@ -38,8 +39,8 @@ def make_ext4(path, size="64M"):
 def host(tmp_path, monkeypatch):
     (tmp_path / "etc-xen").mkdir()
     (tmp_path / "srv").mkdir()
-    monkeypatch.setattr(xen_tools, "STATE_DIR", str(tmp_path / "state"))
-    monkeypatch.setattr(xen_tools, "AUTOSTART_DIR", str(tmp_path / "etc-xen" / "auto"))
+    monkeypatch.setattr(image_backend, "STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setattr(image_backend, "AUTOSTART_DIR", str(tmp_path / "etc-xen" / "auto"))
     golden = tmp_path / "golden.img"
     golden.write_bytes(b"")
     return types.SimpleNamespace(
@@ -203,7 +204,7 @@ def test_post_install_ops_go_into_the_one_mount_of_the_golden_build(host, monkey
     monkeypatch.setattr(golden_image, "run_operations", lambda _runner, image, ops: mounts.append((image, ops)))
     monkeypatch.setattr(golden_image.GoldenImageBuild, "host_keys", lambda self, spec: ({}, []))
     monkeypatch.setattr(golden_image.DiskGrower, "ensure", lambda self, name, path, size: None)
-    monkeypatch.setattr(xen_tools, "run_operations", lambda *args: pytest.fail("a second mount after the golden build"))
+    monkeypatch.setattr(image_backend, "run_operations", lambda *args: pytest.fail("a second mount after the golden build"))
 
     class Copying(Runner):
         def run(self, argv, check_rc=True, data=None, env=None):

@@ -237,30 +237,6 @@ def test_is_not_found_false_for_other_errors():
     assert not ts.is_not_found("libxl: error: libxl_create.c:1234: cannot make domain: -3")
 
 
-@pytest.mark.parametrize("name", ["xen.loomaaed.tartu.ee", "full-virt", "test1", "web_1+x", "a" * 128])
-def test_valid_domain_names(name):
-    assert ts.validate_domain_name(name) is None
-
-
-@pytest.mark.parametrize(
-    "name, fragment",
-    [
-        ("", "non-empty"),
-        ("Domain-0", "control domain"),
-        ("web 1", "not a valid Xen domain name"),
-        ("web;rm", "not a valid Xen domain name"),
-        ("../etc", "not a valid Xen domain name"),
-        ("a/b", "not a valid Xen domain name"),
-        ("-web", "not a valid Xen domain name"),
-        ("42", "all digits"),
-        ("web--incoming", "migration placeholder"),
-        ("a" * 129, "at most 128"),
-    ],
-)
-def test_invalid_domain_names(name, fragment):
-    assert fragment in ts.validate_domain_name(name)
-
-
 # -- the Toolstack class with a scripted runner ----------------------------------------------
 
 

@@ -12,7 +12,7 @@ import pytest
 from ansible_collections.kuutorvaja.xen.plugins.modules import xen_disk
 
 from ...conftest import CommandScript, fixture_text
-from ..module_utils.test_disk_image import ext_head, write_superblock
+from ..module_utils.test_xen_disk_backend import ext_head, write_superblock
 
 XL_DOM0 = (["xl", "list"], 0, fixture_text("xen-4.17/xl-list-dom0.txt"))
 XL_TEST1 = (["xl", "list"], 0, fixture_text("xen-4.17/xl-list-running.txt"))

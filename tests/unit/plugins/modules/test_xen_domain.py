@@ -10,7 +10,7 @@ import os
 import pytest
 import yaml
 
-from ansible_collections.kuutorvaja.xen.plugins.module_utils import domain as domain_utils
+from ansible_collections.kuutorvaja.xen.plugins.module_utils import xen_domain as domain_utils
 from ansible_collections.kuutorvaja.xen.plugins.module_utils import toolstack as toolstack_utils
 from ansible_collections.kuutorvaja.xen.plugins.modules import xen_domain
 from ansible_collections.kuutorvaja.xen.tests.unit.conftest_helpers import fixture_text

@@ -76,30 +76,3 @@ def test_absent_refused_while_running(module_harness, tmp_path):
     result = module_harness(xen_guest_config.main, dict(name="test1", path=str(tmp_path / "test1.cfg"), state="absent"), [XL_TEST1])
     assert result["failed"] and "running" in result["msg"]
     assert (tmp_path / "test1.cfg").exists()
-
-
-def test_many_guests_with_one_toolstack_read(module_harness, tmp_path):
-    guests = [args(tmp_path, name="g%d" % i, path=str(tmp_path / ("g%d.cfg" % i))) for i in range(20)]
-    (tmp_path / "g0.cfg").write_text(fixture_text("xen-4.17/test1.cfg").replace("name        = 'test1'", "name        = 'g0'"))
-    result = module_harness(xen_guest_config.main, dict(guests=guests), [XL_DOM0])
-    result["_script"].assert_done()
-    assert result["changed"] and len(result["results"]) == 20
-    assert [r["name"] for r in result["results"]] == ["g%d" % i for i in range(20)]
-    assert not result["results"][0]["changed"] and all(r["changed"] for r in result["results"][1:])
-    again = module_harness(xen_guest_config.main, dict(guests=guests), [XL_DOM0])
-    assert not again["changed"]
-
-
-def test_one_bad_entry_writes_nothing(module_harness, tmp_path):
-    guests = [args(tmp_path, name="good", path=str(tmp_path / "good.cfg")),
-              args(tmp_path, name="bad", path=str(tmp_path / "bad.cfg"), memory="lots")]
-    result = module_harness(xen_guest_config.main, dict(guests=guests), [])
-    assert result["failed"] and "memory=" in result["msg"]
-    assert not (tmp_path / "good.cfg").exists()
-
-
-def test_guest_entries_are_validated_like_options(module_harness, tmp_path):
-    result = module_harness(xen_guest_config.main, dict(guests=[dict(name="x", colour="blue")]), [])
-    assert result["failed"] and result["msg"].startswith("guests[0]: ") and "colour" in result["msg"]
-    dup = module_harness(xen_guest_config.main, dict(guests=[args(tmp_path), args(tmp_path)]), [])
-    assert dup["failed"] and "repeated: test1" in dup["msg"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 from ansible_collections.kuutorvaja.xen.plugins.modules import xen_guest_files
 
 from ...conftest import fixture_text
-from ..module_utils.test_disk_image import ext_head
+from ..module_utils.test_xen_disk_backend import ext_head
 
 XL_TEST1 = (["xl", "list"], 0, fixture_text("xen-4.17/xl-list-running.txt"))
 

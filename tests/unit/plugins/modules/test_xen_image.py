@@ -11,9 +11,11 @@ import types
 
 import pytest
 
-from ansible_collections.kuutorvaja.xen.plugins.module_utils import xen_tools
-from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_common import GuestError
-from ansible_collections.kuutorvaja.xen.plugins.module_utils.xen_tools import ImageManager, spec_from_params
+from ansible_collections.kuutorvaja.xen.plugins.module_utils import guest_model, host_tools
+from ansible_collections.kuutorvaja.xen.plugins.module_utils import xen_image as image_backend
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.host_tools import XenCreateImage
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_model import GuestError
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.xen_image import ImageManager, spec_from_params
 from ansible_collections.kuutorvaja.xen.plugins.modules import xen_image
 
 from ...conftest import fixture_text
@@ -31,10 +33,10 @@ def host(tmp_path, monkeypatch):
     (tmp_path / "srv").mkdir()
     tarball = tmp_path / "guest.tar"
     tarball.write_bytes(b"")
-    monkeypatch.setattr(xen_tools, "XEN_TOOLS_SHARE", str(share))
-    monkeypatch.setattr(xen_tools, "STATE_DIR", str(tmp_path / "state"))
-    monkeypatch.setattr(xen_tools, "AUTOSTART_DIR", str(tmp_path / "etc-xen" / "auto"))
-    monkeypatch.setattr(xen_tools, "XEN_TOOLS_LOG_DIR", str(tmp_path / "log"))
+    monkeypatch.setattr(image_backend, "XEN_TOOLS_SHARE", str(share))
+    monkeypatch.setattr(image_backend, "STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setattr(image_backend, "AUTOSTART_DIR", str(tmp_path / "etc-xen" / "auto"))
+    monkeypatch.setattr(host_tools, "XEN_TOOLS_LOG_DIR", str(tmp_path / "log"))
     return types.SimpleNamespace(
         root=tmp_path,
         args=dict(name="test1", dist="bookworm", install_method="tar", install_source=str(tarball),
@@ -56,7 +58,7 @@ def make_guest(host, disks=True, config=True):
 
 
 def create_argv(host, *extra):
-    return xen_tools.build_create_argv(spec_from_params(dict(host.args))) + list(extra)
+    return XenCreateImage.argv(spec_from_params(dict(host.args))) + list(extra)
 
 
 def run_argv(host, *extra):
@@ -69,7 +71,7 @@ def test_existing_guest_is_unchanged_with_one_toolstack_read(module_harness, hos
     result = module_harness(xen_image.main, host.args, [XL_TEST1])
     assert not result["changed"] and not result["rebuilt"] and result["status"] == "present"
     assert result["config"] == host.config and result["disks"] == [host.disk, host.swap]
-    assert result["mac"] == xen_tools.derive_mac("test1") and result["ip"] == "dhcp"
+    assert result["mac"] == guest_model.derive_mac("test1") and result["ip"] == "dhcp"
     result["_script"].assert_done()
 
 
@@ -174,7 +176,7 @@ def test_build_then_post_install_then_summary(host, monkeypatch):
     runner = BuildingRunner(host)
     spec = spec_from_params(dict(host.args, mac="00:16:3e:78:5d:6a"))
     mounted = []
-    monkeypatch.setattr(xen_tools, "run_operations", lambda _runner, image, ops: mounted.append((image, ops)))
+    monkeypatch.setattr(image_backend, "run_operations", lambda _runner, image, ops: mounted.append((image, ops)))
     ops = xen_image.post_install_ops(dict(authorized_keys=["ssh-ed25519 AAAA test"]))
     result = manager(host, runner).ensure_present(spec, post_install_ops=ops)
     assert result["changed"] and not result["rebuilt"] and result["status"] == "absent"
@@ -187,7 +189,7 @@ def test_build_then_post_install_then_summary(host, monkeypatch):
 
 def test_no_post_install_ops_no_mount(host, monkeypatch):
     mounted = []
-    monkeypatch.setattr(xen_tools, "run_operations", lambda *args: mounted.append(args))
+    monkeypatch.setattr(image_backend, "run_operations", lambda *args: mounted.append(args))
     manager(host, BuildingRunner(host)).ensure_present(spec_from_params(dict(host.args)))
     assert mounted == []
 
@@ -198,7 +200,7 @@ def test_failed_post_install_rolls_back_the_build(host, monkeypatch):
     def broken(_runner, _image, _ops):
         raise GuestError("could not write authorized_keys")
 
-    monkeypatch.setattr(xen_tools, "run_operations", broken)
+    monkeypatch.setattr(image_backend, "run_operations", broken)
     with pytest.raises(GuestError, match="could not write authorized_keys.*Removed what this run created"):
         manager(host, BuildingRunner(host)).ensure_present(spec, post_install_ops=[dict(action="directory", path="/root/.ssh")])
     assert not os.path.exists(host.config) and not os.path.exists(host.disk)
@@ -253,7 +255,7 @@ def interrupted(host, mountinfo, monkeypatch):
         json.dump({"created": [host.config, host.disk, host.swap, os.path.dirname(host.disk)]}, handle)
     path = host.root / "mountinfo"
     path.write_text(mountinfo)
-    monkeypatch.setattr(xen_tools, "MOUNTINFO", str(path))
+    monkeypatch.setattr(host_tools, "MOUNTINFO", str(path))
 
 
 # /proc/self/mountinfo after xen-create-image was killed while installing
@@ -359,7 +361,7 @@ class FailingRunner(BuildingRunner):
 
 @pytest.mark.parametrize("free, noted", [(140, True), (2176, False), (None, False)])
 def test_failed_build_says_when_dir_had_less_room_than_the_disks(host, monkeypatch, free, noted):
-    monkeypatch.setattr(xen_tools, "free_mib", lambda path: free)
+    monkeypatch.setattr(image_backend, "free_mib", lambda path: free)
     spec = spec_from_params(dict(host.args))  # 2048M disk + 128M swap = 2176 MiB
     with pytest.raises(GuestError) as caught:
         manager(host, FailingRunner(host)).ensure_present(spec)
@@ -371,7 +373,7 @@ def test_failed_build_says_when_dir_had_less_room_than_the_disks(host, monkeypat
 
 def test_a_build_that_filled_its_filesystem_fails_and_is_removed(host, monkeypatch):
     free = iter([140, 0])  # MiB free before the build, and after it
-    monkeypatch.setattr(xen_tools, "free_mib", lambda path: next(free))
+    monkeypatch.setattr(image_backend, "free_mib", lambda path: next(free))
     spec = spec_from_params(dict(host.args))
     with pytest.raises(GuestError) as caught:
         manager(host, BuildingRunner(host)).ensure_present(spec)
@@ -394,7 +396,7 @@ class NokeepFailingRunner(FailingRunner):
 
 @pytest.mark.parametrize("other_guest", [False, True])
 def test_failed_build_on_a_fresh_dir_leaves_no_domains_directory(host, monkeypatch, other_guest):
-    monkeypatch.setattr(xen_tools, "free_mib", lambda path: None)
+    monkeypatch.setattr(image_backend, "free_mib", lambda path: None)
     domains = os.path.dirname(os.path.dirname(host.disk))
     if other_guest:
         os.makedirs(os.path.join(domains, "web1"))
@@ -406,8 +408,10 @@ def test_failed_build_on_a_fresh_dir_leaves_no_domains_directory(host, monkeypat
 
 def test_a_mount_that_will_not_go_is_named_and_nothing_is_deleted(host, monkeypatch):
     interrupted(host, KILLED_MOUNTINFO, monkeypatch)
+    monkeypatch.setattr(host_tools.Mounts, "umount_attempts", 2)
     runner = ScriptedBuildRunner(host, killed_build_umounts(host) + [
-        (["umount", "/tmp/9Bq2x k"], 32, ""),  # target is busy
+        (["umount", "/tmp/9Bq2x k"], 32, ""),  # target is busy, and stays so when asked again
+        (["umount", "/tmp/9Bq2x k"], 32, ""),
     ])
     with pytest.raises(GuestError, match="could not unmount /tmp/9Bq2x k, left mounted by an interrupted build"):
         manager(host, runner).ensure_present(spec_from_params(dict(host.args)))

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.kuutorvaja.xen.plugins.module_utils import info
+from ansible_collections.kuutorvaja.xen.plugins.module_utils import xen_info as info
 from ansible_collections.kuutorvaja.xen.plugins.modules import xen_info
 from ansible_collections.kuutorvaja.xen.tests.unit.conftest_helpers import fixture_text
 

@@ -12,10 +12,10 @@ import pytest
 from ansible_collections.kuutorvaja.xen.tests.unit.conftest_helpers import ScriptedRunner
 
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.command import CommandError
-from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_common import GuestError
-from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_fs import FileOps, GuestMount, resolve_in_root, run_operations
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_model import GuestError
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.xen_guest_files import FileOps, GuestMount, resolve_in_root, run_operations
 
-from .test_disk_image import ext_head, mbr_head
+from .test_xen_disk_backend import ext_head, mbr_head
 
 
 @pytest.fixture

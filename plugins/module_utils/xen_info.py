@@ -1,7 +1,11 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) kuutorvaja.xen contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The logic of the ``kuutorvaja.xen.xen_info`` module: read-only hypervisor and domain facts."""
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The backend of the ``kuutorvaja.xen.xen_info`` module: read-only hypervisor and domain facts.
+
+Private to the kuutorvaja.xen collection: no API promise to other code.
+"""
 
 from __future__ import annotations
 

@@ -1,7 +1,10 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) kuutorvaja.xen contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Guest config files (/etc/xen/NAME.cfg) from structured settings (DIGEST §4, §9, §10).
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The backend of the ``kuutorvaja.xen.xen_guest_config`` module: guest config files from structured settings.
+
+Private to the kuutorvaja.xen collection: no API promise to other code.
 
 :func:`build_settings` turns module parameters into the ordered settings dict
 of one of four boot styles (PV with a dom0 kernel, pygrub, HVM in Xen 3.x's
@@ -17,13 +20,45 @@ import os
 import re
 
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.file_write import write_atomically
-from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_common import (
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_model import (
     GuestError,
+    autostarts,
+    config_path_for,
     normalize_mac,
     size_mib,
+    validate_abs_path,
     validate_guest_name,
 )
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.xen_cfg import XenCfgError, parse_xen_cfg, render_xen_cfg
+
+CONFIG_ARGUMENT_SPEC = dict(
+    name=dict(type="str", required=True),
+    path=dict(type="path"),
+    state=dict(type="str", choices=["present", "absent"], default="present"),
+    type=dict(type="str", choices=["pv", "pygrub", "hvm"], default="pv"),
+    memory=dict(type="str"),
+    maxmem=dict(type="str"),
+    vcpus=dict(type="int", default=1),
+    kernel=dict(type="str"),
+    ramdisk=dict(type="str"),
+    root=dict(type="str"),
+    extra=dict(type="str"),
+    bootloader=dict(type="str", default="pygrub"),
+    disks=dict(type="list", elements="raw"),
+    vifs=dict(type="list", elements="raw"),
+    hvm_style=dict(type="str", choices=["legacy", "current"], default="current"),
+    hvmloader=dict(type="str", default="/usr/lib/xen/boot/hvmloader"),
+    device_model=dict(type="str", default="/usr/lib/xen/bin/qemu-dm"),
+    boot=dict(type="str", default="c"),
+    vnc=dict(type="bool", default=True),
+    vnclisten=dict(type="str", default="127.0.0.1"),
+    pae=dict(type="bool", default=False),
+    on_poweroff=dict(type="str"),
+    on_reboot=dict(type="str"),
+    on_crash=dict(type="str"),
+    settings=dict(type="dict"),
+)
+"""The options of one guest config (xen_guest_config's, without ``toolstack``)."""
 
 HEADER = "# Managed by Ansible (kuutorvaja.xen.xen_guest_config); local changes will be overwritten.\n"
 BOOT_TYPES = ("pv", "pygrub", "hvm")
@@ -238,3 +273,30 @@ class GuestConfigFile:
         if not self.module.check_mode:
             os.unlink(self.path)
         return {"changed": True, "path": self.path, "diff": {"before": before, "after": ""}}
+
+
+def config_request(params):
+    """Check ``params`` (xen_guest_config's options) before anything is read: ``(name, path, settings)``.
+
+    ``settings`` is ``None`` for ``state=absent``.
+    """
+    name = validate_guest_name(params["name"])
+    path = validate_abs_path(params["path"], "path") if params.get("path") else config_path_for(name)
+    settings = build_settings(params) if params.get("state", "present") == "present" else None
+    return name, path, settings
+
+
+def converge_config(module, request, boot, domains):
+    """Make the config of ``request`` (from :func:`config_request`) hold its settings, or remove it; return the result.
+
+    ``domains`` holds the names of the domains with an id (one toolstack
+    read): the config of one of them is reported as needing a restart, and
+    is not removed.
+    """
+    name, path, settings = request
+    config = GuestConfigFile(module, path)
+    running = name in domains
+    result = config.remove(running) if settings is None else config.ensure(settings, boot or "pv", running)
+    result["name"] = name
+    result["autostart"] = autostarts(name, path)
+    return result

@@ -1,62 +1,56 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) kuutorvaja.xen contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""xen-tools (``xen-create-image``) as an idempotent image builder.
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The backend of the ``kuutorvaja.xen.xen_image`` module: a guest image, built idempotently.
+
+Private to the kuutorvaja.xen collection: no API promise to other code.
 
 :class:`XenImageSpec` holds the desired guest image with defaults filled in
-and units normalised; :func:`build_create_argv` turns it into one argv list;
-:func:`parse_summary` reads xen-tools' closing "Installation Summary";
-:class:`ImageManager` decides present/absent and does the work, cleaning up
-after a failed or interrupted build.
+and units normalised (:func:`spec_from_params`); :class:`ImageManager`
+decides present/absent and does the work with xen-tools
+(``host_tools.XenCreateImage``) or from a golden image (``golden_image``),
+cleaning up after a failed or interrupted build.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import os
 import re
 from dataclasses import dataclass, field
 
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.command import CommandError
-from ansible_collections.kuutorvaja.xen.plugins.module_utils.disk_image import loop_attachments
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.golden_image import GoldenImageBuild
-from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_fs import run_operations
-from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_common import (
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_model import (
+    AUTOSTART_DIR,
+    CONFIG_DIR,
     GuestError,
+    config_path_for,
     derive_mac,
+    ipv4,
+    netmask,
     normalize_mac,
     refuse_if_running,
     size_mib,
     validate_abs_path,
     validate_guest_name,
 )
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.host_tools import (
+    XEN_TOOLS_LOG_DIR,
+    Loop,
+    Lvm,
+    Mounts,
+    XenCreateImage,
+    redact,
+)
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.xen_guest_files import run_operations
 
 # "image" is ours (golden_image.py): a copy of a golden disk image, no xen-create-image.
 INSTALL_METHODS = ("debootstrap", "cdebootstrap", "tar", "copy", "rinse", "image")
 FILESYSTEMS = ("ext2", "ext3", "ext4", "xfs", "btrfs")
 XEN_TOOLS_SHARE = "/usr/share/xen-tools"
-XEN_TOOLS_LOG_DIR = "/var/log/xen-tools"
 STATE_DIR = "/var/lib/kuutorvaja-xen/builds"
-MOUNTINFO = "/proc/self/mountinfo"
-# xen-create-image runs in a mount namespace of its own. It loop-mounts the
-# new disk and binds /proc into it; on a systemd host (shared propagation)
-# that bind joins /proc's peer group, so concurrent builds stack proc mounts
-# on one another (and on /proc) and fail at "umount .../proc: target is
-# busy", leaving their mounts behind. Private, its mounts cannot spread, and
-# they go away with the build, also when it is killed.
-PRIVATE_MOUNTS = ["unshare", "--mount", "--propagation", "private", "--"]
-AUTOSTART_DIR = "/etc/xen/auto"
-# Lines that may carry a password: never returned, never quoted.
-_SECRET_RE = re.compile(r"(root password\s*:|--password=|password\s*=)", re.IGNORECASE)
-
-
-def redact(text):
-    """Drop every line of ``text`` that may carry a password."""
-    return "\n".join(
-        "[line removed: may contain a password]" if _SECRET_RE.search(line) else line
-        for line in (text or "").splitlines()
-    )
 
 
 @dataclass
@@ -91,12 +85,12 @@ class XenImageSpec:
     initrd: str = None
     roles: list = field(default_factory=list)
     arch: str = None
-    config_dir: str = "/etc/xen"
+    config_dir: str = CONFIG_DIR
 
     @property
     def config_path(self):
         """Where xen-tools writes the guest config."""
-        return os.path.join(self.config_dir, self.hostname + ".cfg")
+        return config_path_for(self.hostname, self.config_dir)
 
     @property
     def disk_paths(self):
@@ -121,23 +115,6 @@ class XenImageSpec:
     def domain_dir(self):
         """The per-guest directory xen-tools makes under ``dir`` (None for LVM)."""
         return None if self.lvm else os.path.join(self.dir, "domains", self.hostname)
-
-
-def _ipv4(value, option):
-    try:
-        return str(ipaddress.IPv4Address(value))
-    except (ipaddress.AddressValueError, ValueError):
-        raise GuestError("%s=%r is not an IPv4 address" % (option, value))
-
-
-def _netmask(value, option="netmask"):
-    """A dotted IPv4 netmask (contiguous ones, then zeros)."""
-    mask = _ipv4(value, option)
-    bits = int(ipaddress.IPv4Address(mask))
-    inverted = ~bits & 0xFFFFFFFF
-    if inverted & (inverted + 1):
-        raise GuestError("%s=%r is not a netmask (ones then zeros, e.g. 255.255.255.0)" % (option, value))
-    return mask
 
 
 def _mib_or_default(params, option, attribute):
@@ -189,7 +166,7 @@ def spec_from_params(params, for_delete=False):
     ips = params.get("ip") or []
     if isinstance(ips, str):
         ips = [ips]
-    ips = [_ipv4(ip, "ip") for ip in ips]
+    ips = [ipv4(ip, "ip") for ip in ips]
     dhcp = bool(params.get("dhcp"))
     if dhcp and ips:
         raise GuestError("give either dhcp: true or ip, not both")
@@ -223,9 +200,9 @@ def spec_from_params(params, for_delete=False):
         vcpus=vcpus,
         dhcp=dhcp,
         ip=ips,
-        gateway=_ipv4(params["gateway"], "gateway") if params.get("gateway") else None,
-        netmask=_netmask(params["netmask"]) if params.get("netmask") else None,
-        nameserver=[_ipv4(n, "nameserver") for n in (params.get("nameserver") or [])],
+        gateway=ipv4(params["gateway"], "gateway") if params.get("gateway") else None,
+        netmask=netmask(params["netmask"]) if params.get("netmask") else None,
+        nameserver=[ipv4(n, "nameserver") for n in (params.get("nameserver") or [])],
         mac=mac,
         bridge=bridge,
         pygrub=bool(pygrub),
@@ -233,7 +210,7 @@ def spec_from_params(params, for_delete=False):
         initrd=params.get("initrd"),
         roles=list(roles),
         arch=params.get("arch"),
-        config_dir=params.get("config_dir") or "/etc/xen",
+        config_dir=params.get("config_dir") or CONFIG_DIR,
     )
 
 
@@ -266,133 +243,6 @@ def check_host(spec, exists=os.path.exists, isdir=os.path.isdir):
         raise GuestError("; ".join(problems))
 
 
-def build_create_argv(spec, force=False):
-    """The ``xen-create-image`` argv for ``spec``; never carries a password.
-
-    ``--nopasswd --genpass=0`` keep the run non-interactive whatever
-    /etc/xen-tools/xen-tools.conf says (the seed sets ``passwd = 1``);
-    ``--noboot``, ``--nohosts`` and ``--noaccounts`` keep the build from
-    touching anything but the guest; ``--nokeep`` lets xen-tools roll back
-    its own failures too.
-    """
-    argv = [
-        "xen-create-image",
-        "--hostname=%s" % spec.hostname,
-        "--dist=%s" % spec.dist,
-        "--install-method=%s" % spec.install_method,
-    ]
-    if spec.install_source:
-        argv.append("--install-source=%s" % spec.install_source)
-    if spec.mirror:
-        argv.append("--mirror=%s" % spec.mirror)
-    if spec.arch:
-        argv.append("--arch=%s" % spec.arch)
-    argv.append("--lvm=%s" % spec.lvm if spec.lvm else "--dir=%s" % spec.dir)
-    argv += [
-        "--size=%dM" % spec.size_mib,
-        "--memory=%dM" % spec.memory_mib,
-        "--vcpus=%d" % spec.vcpus,
-    ]
-    argv.append("--noswap" if spec.noswap else "--swap=%dM" % spec.swap_mib)
-    argv += ["--fs=%s" % spec.fs, "--image=%s" % spec.image]
-    if spec.dhcp:
-        argv.append("--dhcp")
-    else:
-        argv += ["--ip=%s" % ip for ip in spec.ip]
-        if spec.gateway:
-            argv.append("--gateway=%s" % spec.gateway)
-        if spec.netmask:
-            argv.append("--netmask=%s" % spec.netmask)
-        if spec.nameserver:
-            argv.append("--nameserver=%s" % " ".join(spec.nameserver))
-    argv.append("--mac=%s" % spec.mac)
-    if spec.bridge:
-        argv.append("--bridge=%s" % spec.bridge)
-    if spec.pygrub:
-        argv.append("--pygrub")
-    else:
-        argv.append("--nopygrub")
-        if spec.kernel:
-            argv.append("--kernel=%s" % spec.kernel)
-        if spec.initrd:
-            argv.append("--initrd=%s" % spec.initrd)
-    if spec.roles:
-        argv.append("--role=%s" % ",".join(spec.roles))
-    argv += [
-        "--output=%s" % spec.config_dir,
-        "--extension=.cfg",
-        "--nopasswd",
-        "--genpass=0",
-        "--noboot",
-        "--nohosts",
-        "--noaccounts",
-        "--nokeep",
-        "--verbose",
-    ]
-    if force:
-        argv.append("--force")
-    return argv
-
-
-_SUMMARY_KEYS = {
-    "hostname": "hostname",
-    "distribution": "distribution",
-    "mac address": "mac",
-    "ip address(es)": "ip",
-}
-
-
-def parse_summary(text):
-    """Parse xen-tools' closing "Installation Summary" into a dict.
-
-    Returns ``{}`` when there is no summary (a failed run). The root password
-    line is never returned.
-    """
-    lines = (text or "").splitlines()
-    try:
-        start = max(i for i, line in enumerate(lines) if line.strip() == "Installation Summary")
-    except ValueError:
-        return {}
-    result = {"ssh_fingerprints": {}}
-    for line in lines[start + 1:]:
-        if ":" not in line or line.strip().startswith("---"):
-            continue
-        key, _sep, value = line.partition(":")
-        key, value = key.strip().lower(), value.strip()
-        if key == "root password":
-            continue
-        if key == "ssh fingerprint":
-            match = re.match(r"^(\S+)\s+\((.+)\)$", value)
-            if match:
-                result["ssh_fingerprints"][match.group(2)] = match.group(1)
-            continue
-        if key in _SUMMARY_KEYS:
-            result[_SUMMARY_KEYS[key]] = value
-    if "mac" in result:
-        result["mac"] = result["mac"].lower()
-    if "ip" in result:
-        result["ip"] = result["ip"].split() if result["ip"] != "dynamic" else "dynamic"
-    return result
-
-
-def _unescape_mount_path(text):
-    """Undo the octal escapes (``\\040`` for a space) of a /proc mountinfo path."""
-    return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), text)
-
-
-def parse_mountinfo(text):
-    """``(mount point, source)`` of every line of /proc/self/mountinfo, in mount order."""
-    mounts = []
-    for line in (text or "").splitlines():
-        fields = line.split()
-        if "-" not in fields[6:]:
-            continue
-        dash = fields.index("-", 6)
-        if len(fields) > dash + 2:
-            mounts.append((_unescape_mount_path(fields[4]), _unescape_mount_path(fields[dash + 2])))
-    return mounts
-
-
 def free_mib(path):
     """MiB free to unprivileged writers on the filesystem holding ``path`` (None when unknown)."""
     try:
@@ -400,6 +250,18 @@ def free_mib(path):
     except OSError:
         return None
     return stats.f_bavail * stats.f_frsize // (1024 * 1024)
+
+
+def post_install_ops(params):
+    """Offline file operations that put SSH keys and the root password hash into a new guest."""
+    ops = []
+    if params.get("authorized_keys"):
+        ops.append(dict(action="directory", path="/root/.ssh", mode="0700", owner=0, group=0))
+        ops.append(dict(action="write", path="/root/.ssh/authorized_keys", mode="0600", owner=0, group=0,
+                        content="".join(k.strip() + "\n" for k in params["authorized_keys"])))
+    if params.get("root_password_hash"):
+        ops.append(dict(action="password", user="root", password_hash=params["root_password_hash"]))
+    return ops
 
 
 def space_note(spec, free_before):
@@ -417,17 +279,6 @@ def space_note(spec, free_before):
             % (spec.dir, free_before, needed))
 
 
-def read_log_tail(hostname, lines=25, log_dir=None):
-    """The last ``lines`` lines of xen-tools' log for ``hostname``, redacted."""
-    path = os.path.join(log_dir or XEN_TOOLS_LOG_DIR, hostname + ".log")
-    try:
-        with open(path, "r", errors="replace") as handle:
-            tail = handle.read().splitlines()[-lines:]
-    except OSError:
-        return ""
-    return redact("\n".join(tail))
-
-
 class ImageManager:
     """Create or delete one guest image with xen-tools, idempotently.
 
@@ -441,6 +292,10 @@ class ImageManager:
         self.domains = domains
         self.state_dir = state_dir or STATE_DIR
         self.autostart_dir = autostart_dir or AUTOSTART_DIR
+        self.xen_create_image = XenCreateImage(runner)
+        self.loop = Loop(runner)
+        self.mounts = Mounts(runner)
+        self.lvm = Lvm(runner)
 
     # -- inspection -------------------------------------------------------
     def _marker(self, spec):
@@ -479,7 +334,7 @@ class ImageManager:
     def ensure_present(self, spec, force=False, post_install_ops=()):
         """Build the image unless config and disks exist; ``force`` rebuilds.
 
-        ``post_install_ops`` (guest_fs operations: SSH keys, root password
+        ``post_install_ops`` (xen_guest_files operations: SSH keys, root password
         hash) go into the new image offline; a failure there rolls the build
         back like any other. The golden path applies them in the mount it
         makes anyway; after xen-create-image they take a mount of their own.
@@ -503,9 +358,8 @@ class ImageManager:
             golden.check(spec)
             argv = golden.copy_argv(spec)
         else:
-            self.runner.which("xen-create-image")
-            self.runner.which(PRIVATE_MOUNTS[0])
-            argv = build_create_argv(spec, force=force or status in ("partial", "interrupted"))
+            self.xen_create_image.require()
+            argv = self.xen_create_image.argv(spec, force=force or status in ("partial", "interrupted"))
         changed_result = self.result(
             spec, changed=True, rebuilt=status != "absent", status=status, command=argv
         )
@@ -524,8 +378,7 @@ class ImageManager:
             if golden:
                 summary = golden.run(spec, extra_ops=post_install_ops)
             else:
-                _rc, out, _err = self.runner.run(PRIVATE_MOUNTS + argv)
-                summary = parse_summary(out)
+                summary = self.xen_create_image.run(argv)
             missing = [p for p, e in self.existing(spec).items() if not e]
             if missing:
                 raise GuestError("%s finished but did not create %s" % ("the copy" if golden else "xen-create-image", ", ".join(missing)))
@@ -539,7 +392,7 @@ class ImageManager:
             if isinstance(exc, CommandError) and not golden:
                 message = "xen-create-image failed with rc=%s" % exc.rc
             log = "" if golden else " Last lines of %s/%s.log:\n%s" % (
-                XEN_TOOLS_LOG_DIR, spec.hostname, read_log_tail(spec.hostname) or "(no log)")
+                XEN_TOOLS_LOG_DIR, spec.hostname, self.xen_create_image.log_tail(spec.hostname) or "(no log)")
             raise GuestError(
                 "building guest %s failed: %s. %sRemoved what this run created: %s.%s"
                 % (spec.hostname, redact(message), space_note(spec, free_before), ", ".join(removed) or "nothing", log)
@@ -598,57 +451,15 @@ class ImageManager:
         self._clear_marker(spec)
 
     def release_disks(self, paths):
-        """Unmount and detach what an interrupted build left on the image files ``paths``.
-
-        Every mount of a loop device backed by one of them, and every mount
-        below such a mount point, is unmounted in the reverse of mount order;
-        the loop devices are then detached and the emptied mount points
-        removed. Returns the mount points released.
-        """
-        devices = []
-        for path in paths:
-            if os.path.isfile(path):
-                devices += loop_attachments(self.runner, path)
-        if not devices:
-            return []
-        mounts = self._mounts()
-        tops = [point for point, source in mounts if source in devices]
-        inside = [point for point, _source in mounts
-                  if any(point == top or point.startswith(top.rstrip("/") + "/") for top in tops)]
-        # A umount may take a propagated copy elsewhere with it: check the outcome, not each call.
-        for point in reversed(inside):
-            self.runner.run(["umount", point], check_rc=False)
-        left = [point for point, source in self._mounts() if source in devices]
-        if left:
-            raise GuestError("could not unmount %s, left mounted by an interrupted build of %s; unmount it by hand"
-                             % (", ".join(left), ", ".join(paths)))
-        # mount -o loop detaches on umount (autoclear); a device set up by
-        # losetup is still there. Ask again: a freed device may already be
-        # someone else's.
-        for path in paths:
-            for device in loop_attachments(self.runner, path):
-                self.runner.run(["losetup", "-d", device])
-        for point in tops:
-            try:
-                os.rmdir(point)
-            except OSError:
-                pass
-        return tops
-
-    @staticmethod
-    def _mounts():
-        try:
-            with open(MOUNTINFO) as handle:
-                return parse_mountinfo(handle.read())
-        except OSError:
-            return []
+        """Unmount and detach what an interrupted build left on the image files ``paths``; return the points released."""
+        return self.mounts.release_images(paths, self.loop)
 
     def _remove_paths(self, paths):
         removed = []
         # Files before the directory that holds them.
         for path in sorted(paths, key=len, reverse=True):
             if path.startswith("/dev/") and os.path.exists(path):
-                self.runner.run(["lvremove", "-f", path])
+                self.lvm.remove(path)
                 removed.append(path)
             elif os.path.isdir(path) and not os.path.islink(path):
                 try:
@@ -692,7 +503,7 @@ class ImageManager:
             # Links and config first: a half-deleted guest must not autostart.
             for path in list(targets):
                 if path.startswith("/dev/"):
-                    self.runner.run(["lvremove", "-f", path])
+                    self.lvm.remove(path)
                 elif os.path.isdir(path) and not os.path.islink(path):
                     if os.listdir(path):
                         self.module.warn("left %s in place: it holds files this module did not make" % path)

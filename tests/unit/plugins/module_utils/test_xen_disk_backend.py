@@ -16,15 +16,15 @@ import pytest
 from ansible_collections.kuutorvaja.xen.tests.unit.conftest_helpers import ScriptedRunner
 
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.command import CommandError
-from ansible_collections.kuutorvaja.xen.plugins.module_utils.disk_image import (
-    DiskGrower,
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.disk_layout import (
     choose_partition,
     ext_filesystem_size,
     parse_layout,
-    parse_persistent_net_rules,
     read_head,
 )
-from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_common import GuestError
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.xen_disk import DiskGrower
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.xen_guest_files import parse_persistent_net_rules
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_model import GuestError
 
 MIB = 1024 * 1024
 GIB = 1024 * MIB

@@ -1,7 +1,10 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) kuutorvaja.xen contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The logic of the ``kuutorvaja.xen.xen_domain`` module: guest power state and autostart.
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The backend of the ``kuutorvaja.xen.xen_domain`` module: guest power state and autostart.
+
+Private to the kuutorvaja.xen collection: no API promise to other code.
 
 Read the domain list once, decide, act only on the difference (never in
 check mode), and report before/after from the same objects.
@@ -12,12 +15,16 @@ from __future__ import annotations
 import os
 
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.command import CommandError
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_model import (
+    AUTOSTART_DIR,
+    autostart_link_for,
+    config_path_for,
+    name_error,
+)
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.toolstack import (
     TOOLSTACK_ARGUMENT_SPEC,
     ToolstackError,
-    config_path_for,
     get_toolstack,
-    validate_domain_name,
 )
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.xen_cfg import (
     XenCfgError,
@@ -25,9 +32,6 @@ from ansible_collections.kuutorvaja.xen.plugins.module_utils.xen_cfg import (
     normalise_guest_config,
     parse_xen_cfg,
 )
-
-AUTOSTART_DIR = "/etc/xen/auto"
-"""Where xendomains (xl and xm alike) looks for configs to start at boot."""
 
 STATE_CHOICES = ("running", "shutdown", "destroyed", "paused", "rebooted")
 NEEDS_CONFIG = ("running", "paused", "rebooted")
@@ -91,7 +95,7 @@ class XenDomain:
     def validate(self):
         """Fail before anything runs when the options cannot work; the message names the option."""
         params = self.params
-        error = validate_domain_name(self.name)
+        error = name_error(self.name)
         if error:
             self.module.fail_json(msg=error)
         if params["shutdown_timeout"] <= 0:
@@ -312,7 +316,7 @@ class XenDomain:
     @property
     def autostart_link(self):
         """``/etc/xen/auto/NAME.cfg``."""
-        return os.path.join(self.autostart_dir, "%s.cfg" % self.name)
+        return autostart_link_for(self.name, self.autostart_dir)
 
     def _autostart_now(self):
         return os.path.lexists(self.autostart_link)

@@ -1,7 +1,10 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) kuutorvaja.xen contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Offline access to a stopped guest's filesystem (DIGEST §5, §7).
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The backend of the ``kuutorvaja.xen.xen_guest_files`` module: offline access to a stopped guest's filesystem.
+
+Private to the kuutorvaja.xen collection: no API promise to other code.
 
 :class:`GuestMount` attaches the image to a loop device (at the partition's
 offset for a partitioned image, so no ``partx``/``kpartx`` and no kernel
@@ -17,17 +20,11 @@ import os
 import re
 import stat
 import tempfile
-import time
 
-from ansible_collections.kuutorvaja.xen.plugins.module_utils.command import CommandError
-from ansible_collections.kuutorvaja.xen.plugins.module_utils.disk_image import (
-    choose_partition,
-    loop_attachments,
-    parse_persistent_net_rules,
-    read_layout,
-)
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.disk_layout import choose_partition, read_layout
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.file_write import write_atomically
-from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_common import GuestError
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_model import GuestError
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.host_tools import Loop, Mounts
 
 READ_LIMIT = 1024 * 1024
 READ_ONLY_OPS = ("read", "stat")
@@ -83,25 +80,23 @@ class GuestMount:
         self.mounted = False
         self.layout = None
         self.part = None
+        self.loop = Loop(runner)
+        self.mounts = Mounts(runner)
 
     def __enter__(self):
         if not os.path.exists(self.image):
             raise GuestError("image=%s does not exist" % self.image)
-        if loop_attachments(self.runner, self.image):
+        if self.loop.attachments(self.image):
             raise GuestError("%s is already attached to a loop device (mounted elsewhere?); refusing to mount it twice" % self.image)
         self.layout = read_layout(self.image)
-        argv = ["losetup", "--find", "--show"]
-        if self.read_only:
-            argv.append("--read-only")
+        offset = sizelimit = None
         if self.layout["kind"] == "partitioned":
             self.part = choose_partition(self.layout, self.partition)
-            argv += ["--offset", str(self.part["start"]), "--sizelimit", str(self.part["size"])]
+            offset, sizelimit = self.part["start"], self.part["size"]
         elif self.partition is not None:
             raise GuestError("partition=%s was given but %s holds no partition table" % (self.partition, self.image))
-        argv.append(self.image)
         try:
-            _rc, out, _err = self.runner.run(argv)
-            self.device = out.strip()
+            self.device = self.loop.attach(self.image, read_only=self.read_only, offset=offset, sizelimit=sizelimit)
             self.mountpoint = tempfile.mkdtemp(prefix="kuutorvaja-xen-guest-")
             self._mount()
         except BaseException:
@@ -111,13 +106,11 @@ class GuestMount:
 
     def _mount(self):
         if not self.read_only:
-            self.runner.run(["mount", self.device, self.mountpoint])
-        else:
-            rc, _out, _err = self.runner.run(["mount", "-o", "ro", self.device, self.mountpoint], check_rc=False)
-            if rc != 0:
-                # An unclean ext3/4 journal cannot be replayed on a read-only
-                # device; look at the filesystem without replaying it.
-                self.runner.run(["mount", "-o", "ro,noload", self.device, self.mountpoint])
+            self.mounts.mount(self.device, self.mountpoint)
+        elif not self.mounts.try_mount(self.device, self.mountpoint, "ro"):
+            # An unclean ext3/4 journal cannot be replayed on a read-only
+            # device; look at the filesystem without replaying it.
+            self.mounts.mount(self.device, self.mountpoint, "ro,noload")
         self.mounted = True
 
     def __exit__(self, exc_type, exc, tb):
@@ -127,29 +120,14 @@ class GuestMount:
         return False
 
     def _cleanup(self):
-        """Unmount, detach, remove the mount point; return the errors met."""
-        errors = []
-        if self.mounted:
-            for attempt in range(5):
-                rc, _out, err = self.runner.run(["umount", self.mountpoint], check_rc=False)
-                if rc == 0:
-                    self.mounted = False
-                    break
-                time.sleep(0.5 * (attempt + 1))
-            if self.mounted:
-                errors.append("umount %s failed: %s" % (self.mountpoint, err.strip()))
-        if self.device and not self.mounted:
-            try:
-                self.runner.run(["losetup", "-d", self.device])
-                self.device = None
-            except CommandError as exc:
-                errors.append(str(exc))
-        if self.mountpoint and not self.mounted:
-            try:
+        """Unmount, detach, remove the mount point (the one loop-mount teardown); return the errors met."""
+        points = [self.mountpoint] if self.mounted else []
+        devices = [self.device] if self.device else []
+        errors = self.mounts.teardown(points, devices, self.loop)
+        if not errors:
+            if self.mountpoint and os.path.isdir(self.mountpoint):
                 os.rmdir(self.mountpoint)
-                self.mountpoint = None
-            except OSError as exc:
-                errors.append("could not remove %s: %s" % (self.mountpoint, exc))
+            self.mounted, self.device, self.mountpoint = False, None, None
         return errors
 
 
@@ -332,7 +310,7 @@ class FileOps:
         return {"path": "/etc/shadow", "user": user, "changed": changed}
 
     def persistent_net(self):
-        """MACs from the guest's udev persistent-net rules (for pinning, DIGEST §7)."""
+        """MACs from the guest's udev persistent-net rules (for pinning its MAC)."""
         found = []
         for path in PERSISTENT_NET_FILES:
             real = resolve_in_root(self.root, path)
@@ -342,6 +320,21 @@ class FileOps:
                         entry["file"] = path
                         found.append(entry)
         return found
+
+
+_PERSISTENT_NET_RE = re.compile(r'ATTR\{address\}=="([0-9A-Fa-f:]{17})".*?NAME="([^"]+)"')
+
+
+def parse_persistent_net_rules(text):
+    """MACs and names from a udev persistent-net rules file (to pin a guest's MAC)."""
+    found = []
+    for line in (text or "").splitlines():
+        if line.lstrip().startswith("#"):
+            continue
+        match = _PERSISTENT_NET_RE.search(line)
+        if match:
+            found.append({"mac": match.group(1).lower(), "name": match.group(2)})
+    return found
 
 
 def validate_operations(operations):

@@ -1,25 +1,24 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) kuutorvaja.xen contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Guest disk images: what is in them, and growing them (DIGEST §11).
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""What is in a disk image, read from its first bytes in Python.
 
-The layout is read from the image's first sectors in Python (MBR, GPT,
-filesystem magic), so no tool is needed to tell a bare filesystem from a
-partitioned disk; the size of a bare ext2/3/4 filesystem is read from its
-superblock in the same bytes (no ``dumpe2fs``). Growing is the seed's
-``dd count=0 seek=`` — a sparse extend that writes no zeros — followed by
-``e2fsck -f -y`` and ``resize2fs -p`` for a bare ext2/3/4 image only.
+Private to the kuutorvaja.xen collection: no API promise to other code.
+
+The partition table (MBR, GPT) and the filesystem magic tell a bare
+filesystem from a partitioned disk without any tool; the size of a bare
+ext2/3/4 filesystem comes from its superblock in the same bytes (what
+``dumpe2fs -h`` prints, without running it).
 """
 
 from __future__ import annotations
 
 import os
-import re
 import stat
 import struct
 
-from ansible_collections.kuutorvaja.xen.plugins.module_utils.command import CommandError
-from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_common import GuestError, refuse_if_running
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_model import GuestError
 
 SECTOR = 512
 # GPT partition type GUIDs (mixed-endian text form) we can name.
@@ -194,100 +193,3 @@ def choose_partition(layout, number=None, option="partition"):
     if not linux:
         raise GuestError("the image holds no Linux partition to pick; set %s to the partition number" % option)
     return max(linux, key=lambda p: p["size"])
-
-
-def loop_attachments(runner, path):
-    """Loop devices that currently hold ``path`` (``losetup -j``)."""
-    _rc, out, _err = runner.run(["losetup", "-j", path], check_rc=False)
-    return [line.split(":", 1)[0] for line in out.splitlines() if line.strip()]
-
-
-class DiskGrower:
-    """Grow one file-backed guest disk to a target size, idempotently."""
-
-    def __init__(self, module, runner, domains):
-        self.module = module
-        self.runner = runner
-        self.domains = domains
-
-    def ensure(self, guest, path, size, resize_fs=True):
-        """Grow ``path`` to ``size`` bytes and its bare ext filesystem with it.
-
-        Refuses: a running guest, shrinking, a block device, filesystem work on
-        a partitioned image or a non-ext filesystem, an image attached to a
-        loop device. Returns the module result.
-        """
-        if not os.path.isabs(path):
-            raise GuestError("path=%r must be an absolute path" % path)
-        if not os.path.exists(path):
-            raise GuestError("path=%s does not exist" % path)
-        if not os.path.isfile(path):
-            raise GuestError("path=%s is not a regular file; only file-backed disks can be grown here" % path)
-        if size % SECTOR:
-            raise GuestError("size must be a multiple of %d bytes" % SECTOR)
-        current = image_size(path)
-        if size < current:
-            raise GuestError("size=%d bytes is smaller than the current disk (%d bytes); shrinking is not supported" % (size, current))
-        head = read_head(path)
-        layout = parse_layout(head)
-        result = {"path": path, "size_before": current, "size": size, "layout": layout["kind"],
-                  "filesystem": layout["filesystem"], "grown": False, "fs_resized": False}
-        if resize_fs and layout["kind"] == "partitioned":
-            raise GuestError(
-                "%s holds a partition table; its filesystems are not resized (the seed's warning: "
-                "make a new partition in the free space instead). Set resize_fs: false to extend the file only" % path
-            )
-        if resize_fs and layout["kind"] == "filesystem" and layout["filesystem"] != "ext":
-            raise GuestError("%s holds a %s filesystem; only ext2/3/4 can be resized here. Set resize_fs: false to extend the file only"
-                             % (path, layout["filesystem"]))
-        do_fs = resize_fs and layout["kind"] == "filesystem"
-        fs_size = None
-        if do_fs:
-            # From the superblock in the bytes already read: no dumpe2fs run.
-            fs_size = ext_filesystem_size(head, path)
-        result["fs_size_before"] = fs_size
-        grow = size > current
-        # The filesystem lags the file (an earlier run grew the file only):
-        # resize it even when the file is already big enough.
-        fs_lags = do_fs and fs_size is not None and fs_size + 1024 * 1024 <= size
-        if not grow and not fs_lags:
-            result.update(changed=False, fs_size=fs_size)
-            return result
-        refuse_if_running(guest, self.domains, "grow its disk %s" % path)
-        if loop_attachments(self.runner, path):
-            raise GuestError("%s is attached to a loop device (mounted somewhere?); detach it first" % path)
-        result.update(changed=True, grown=grow, fs_resized=do_fs)
-        if self.module.check_mode:
-            return result
-        if grow:
-            # dd if=/dev/zero of=IMG bs=1 count=0 seek=SIZE: a sparse extend.
-            os.truncate(path, size)
-        if do_fs:
-            self.fsck(path)
-            self.runner.run(["resize2fs", "-p", path])
-            # resize2fs wrote the new block count into the superblock: read it back.
-            result["fs_size"] = ext_filesystem_size(read_head(path, EXT_SUPERBLOCK_END), path)
-        return result
-
-    def fsck(self, path):
-        """``e2fsck -f -y``; exit 1 (errors fixed) is success, 2+ is not."""
-        try:
-            self.runner.run(["e2fsck", "-f", "-y", path])
-        except CommandError as exc:
-            if exc.rc != 1:
-                raise GuestError("e2fsck -f -y %s failed (rc=%s); not resizing: %s" % (path, exc.rc, (exc.stderr or exc.stdout).strip()))
-
-
-_PERSISTENT_NET_RE = re.compile(r'ATTR\{address\}=="([0-9A-Fa-f:]{17})".*?NAME="([^"]+)"')
-
-
-def parse_persistent_net_rules(text):
-    """MACs and names from a udev persistent-net rules file (DIGEST §7)."""
-    found = []
-    for line in (text or "").splitlines():
-        if line.lstrip().startswith("#"):
-            continue
-        match = _PERSISTENT_NET_RE.search(line)
-        if match:
-            found.append({"mac": match.group(1).lower(), "name": match.group(2)})
-    return found

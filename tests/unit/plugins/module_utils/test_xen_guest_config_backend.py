@@ -9,8 +9,8 @@ import types
 
 import pytest
 
-from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_common import GuestError
-from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_config import (
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_model import GuestError
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.xen_guest_config import (
     HEADER,
     GuestConfigFile,
     build_settings,

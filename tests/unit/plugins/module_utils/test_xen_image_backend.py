@@ -7,16 +7,10 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.kuutorvaja.xen.plugins.module_utils import xen_tools
-from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_common import GuestError
-from ansible_collections.kuutorvaja.xen.plugins.module_utils.xen_tools import (
-    build_create_argv,
-    check_host,
-    parse_summary,
-    read_log_tail,
-    redact,
-    spec_from_params,
-)
+from ansible_collections.kuutorvaja.xen.plugins.module_utils import guest_model
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_model import GuestError
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.host_tools import XenCreateImage, parse_summary, redact
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.xen_image import check_host, spec_from_params
 
 from ...conftest import FIXTURES, fixture_text
 
@@ -31,7 +25,7 @@ def spec(**changes):
 
 
 def test_argv_for_the_lab_guest():
-    argv = build_create_argv(spec(mac="00:16:3E:78:5D:6A"))
+    argv = XenCreateImage.argv(spec(mac="00:16:3E:78:5D:6A"))
     assert argv == [
         "xen-create-image", "--hostname=test1", "--dist=bookworm", "--install-method=tar",
         "--install-source=/srv/xenlab/guest-bookworm.tar", "--dir=/srv/xen", "--size=2048M", "--memory=512M",
@@ -43,7 +37,7 @@ def test_argv_for_the_lab_guest():
 
 def test_argv_for_the_seed_guest():
     """DIGEST section 4: xen-tools.conf values and the command line, as options."""
-    argv = build_create_argv(spec_from_params(dict(
+    argv = XenCreateImage.argv(spec_from_params(dict(
         name="xen.loomaaed.tartu.ee", dist="etch", dir="/data", size="4Gb", memory="512Mb", swap="1024Mb",
         fs="ext3", image="full", kernel="/boot/vmlinuz-2.6.18-6-xen-686", mirror="http://ftp.aso.ee/debian/",
         ip=["172.16.92.2"], gateway="172.16.92.128", netmask="255.255.255.0")), force=True)
@@ -58,13 +52,13 @@ def test_argv_for_the_seed_guest():
 
 
 def test_argv_never_holds_a_password_and_never_prompts():
-    argv = build_create_argv(spec())
+    argv = XenCreateImage.argv(spec())
     assert not any(a.startswith("--password") or a == "--passwd" for a in argv)
     assert "--nopasswd" in argv and "--genpass=0" in argv
 
 
 def test_mac_is_derived_when_not_given_and_stable():
-    assert spec().mac == spec().mac == xen_tools.derive_mac("test1")
+    assert spec().mac == spec().mac == guest_model.derive_mac("test1")
 
 
 def test_paths_for_dir_and_lvm():
@@ -74,7 +68,7 @@ def test_paths_for_dir_and_lvm():
     lvm = spec(dir=None, lvm="vg0")
     assert lvm.disk_paths == ["/dev/vg0/test1-disk", "/dev/vg0/test1-swap"]
     assert lvm.domain_dir is None
-    assert "--lvm=vg0" in build_create_argv(lvm)
+    assert "--lvm=vg0" in XenCreateImage.argv(lvm)
 
 
 @pytest.mark.parametrize("changes, message", [
@@ -169,7 +163,7 @@ def test_no_summary_on_failure():
 
 
 def test_log_tail_is_redacted():
-    tail = read_log_tail("test1-failed", log_dir=FIXTURES + "/xen-tools")
+    tail = XenCreateImage(None, log_dir=FIXTURES + "/xen-tools").log_tail("test1-failed")
     assert "System installation failed: /bin/ls missing." in tail
     assert "hunter2" not in tail
     assert "may contain a password" in tail

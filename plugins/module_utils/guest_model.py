@@ -1,0 +1,278 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) kuutorvaja.xen contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The guest model: every rule the guest modules share, once.
+
+Private to the kuutorvaja.xen collection: no API promise to other code.
+
+Guest names, MACs, sizes, absolute paths, the disk and NIC forms compared
+between a config and a running domain, the config and autostart paths, and
+the layout of a guest config as xen-create-image writes it. Pure Python: no
+command runs here, so the config syntax layer (``xen_cfg``), the toolstack
+layer and every backend can depend on it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import os
+import re
+
+
+class GuestError(Exception):
+    """A refusal or failure with a message meant for the user."""
+
+
+# --------------------------------------------------------------------------
+# Names
+# --------------------------------------------------------------------------
+
+DOM0_NAME = "Domain-0"
+NAME_MAX_LENGTH = 128
+# What xl and xm accept as a domain name that is also safe as a file name and
+# in a host name position: no whitespace, '/', quotes or shell characters.
+_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")
+# Names the toolstack uses for domains in transit; never a guest's own row.
+# xl: "(null)" while a domain is torn down, "NAME--incoming"/"NAME--migratedaway"
+# during migration; xend renames the source of a migration "migrating-NAME".
+_TRANSIENT_RE = re.compile(r"\(null\)|.+--incoming|.+--migratedaway|migrating-.+")
+
+
+def is_transient_name(name):
+    """True for names the toolstack uses for domains in transit (``(null)``, ``X--incoming``, ``X--migratedaway``, ``migrating-X``)."""
+    return bool(_TRANSIENT_RE.fullmatch(name))
+
+
+def name_error(name, option="name"):
+    """Why ``name`` is not a usable guest name, or ``None`` when it is (the one name rule)."""
+    if not isinstance(name, str) or not name:
+        return "%s must be a non-empty string" % option
+    if len(name) > NAME_MAX_LENGTH:
+        return "%s=%r is %d characters long; at most %d are allowed" % (option, name, len(name), NAME_MAX_LENGTH)
+    if name == DOM0_NAME:
+        return "%s=%r is the control domain; it cannot be managed as a guest" % (option, name)
+    if not _NAME_RE.fullmatch(name):
+        return (
+            "%s=%r is not a valid guest name: use letters, digits, '.', '_', '+' and '-' "
+            "(no whitespace, '/', quotes or shell characters), starting with a letter or digit" % (option, name)
+        )
+    if name.isdigit():
+        return "%s=%r is all digits; xl would read it as a domain ID" % (option, name)
+    if is_transient_name(name):
+        return "%s=%r looks like a migration placeholder ('--incoming', '--migratedaway', 'migrating-')" % (option, name)
+    return None
+
+
+def validate_guest_name(name, option="name"):
+    """Return ``name`` if it is a usable guest name, else raise :class:`GuestError`."""
+    error = name_error(name, option)
+    if error:
+        raise GuestError(error)
+    return name
+
+
+# --------------------------------------------------------------------------
+# Paths
+# --------------------------------------------------------------------------
+
+CONFIG_DIR = "/etc/xen"
+"""Where xen-tools and the modules put guest configs by default."""
+
+AUTOSTART_DIR = "/etc/xen/auto"
+"""Where xendomains (xl and xm alike) looks for configs to start at boot."""
+
+
+def validate_abs_path(path, option):
+    """Return ``path`` if it is absolute and has no ``..`` component (so it cannot leave its directory)."""
+    if not isinstance(path, str) or not os.path.isabs(path) or ".." in path.split("/") or "\0" in path:
+        raise GuestError("%s=%r must be an absolute path without '..' components" % (option, path))
+    return path
+
+
+def config_path_for(name, config_dir=CONFIG_DIR):
+    """The config path of guest ``name``: ``CONFIG_DIR/NAME.cfg``, as xen-tools writes it."""
+    return os.path.join(config_dir or CONFIG_DIR, "%s.cfg" % name)
+
+
+def autostart_link_for(name, autostart_dir=AUTOSTART_DIR):
+    """The autostart link of guest ``name``: ``/etc/xen/auto/NAME.cfg``."""
+    return os.path.join(autostart_dir or AUTOSTART_DIR, "%s.cfg" % name)
+
+
+def autostarts(name, config, autostart_dir=AUTOSTART_DIR):
+    """True when the guest's autostart link is a symlink to this very ``config``."""
+    link = autostart_link_for(name, autostart_dir)
+    return os.path.islink(link) and os.readlink(link) == config
+
+
+# --------------------------------------------------------------------------
+# MACs, addresses, sizes
+# --------------------------------------------------------------------------
+
+XEN_OUI = "00:16:3e"
+"""Xen's own OUI; xen-tools and xl use it for generated MACs."""
+
+_MAC_RE = re.compile(r"([0-9A-Fa-f]{2})([:-][0-9A-Fa-f]{2}){5}")
+
+
+def normalize_mac(mac, option="mac"):
+    """Return ``mac`` lower-case and colon separated; refuse multicast or zero MACs."""
+    if not isinstance(mac, str) or not _MAC_RE.fullmatch(mac.strip()):
+        raise GuestError("%s=%r is not a MAC address (expected six hex pairs like 00:16:3e:2c:7e:ef)" % (option, mac))
+    mac = mac.strip().lower().replace("-", ":")
+    if int(mac[:2], 16) & 1:
+        raise GuestError("%s=%s is a multicast address; a guest NIC needs a unicast MAC (even first octet)" % (option, mac))
+    if mac == "00:00:00:00:00:00":
+        raise GuestError("%s=%s is the all-zero address; give a real unicast MAC" % (option, mac))
+    return mac
+
+
+def derive_mac(name):
+    """A stable MAC for a guest: Xen's OUI plus three bytes of SHA-256 of its name.
+
+    The same name always gives the same MAC, so re-runs never regenerate it.
+    """
+    digest = hashlib.sha256(name.encode("utf-8")).hexdigest()
+    # The OUI's first octet (00) already makes the address unicast.
+    return "%s:%s:%s:%s" % (XEN_OUI, digest[0:2], digest[2:4], digest[4:6])
+
+
+def ipv4(value, option):
+    """``value`` as a dotted IPv4 address; refuse anything else."""
+    try:
+        return str(ipaddress.IPv4Address(value))
+    except (ipaddress.AddressValueError, ValueError):
+        raise GuestError("%s=%r is not an IPv4 address" % (option, value))
+
+
+def netmask(value, option="netmask"):
+    """A dotted IPv4 netmask (contiguous ones, then zeros)."""
+    mask = ipv4(value, option)
+    inverted = ~int(ipaddress.IPv4Address(mask)) & 0xFFFFFFFF
+    if inverted & (inverted + 1):
+        raise GuestError("%s=%r is not a netmask (ones then zeros, e.g. 255.255.255.0)" % (option, value))
+    return mask
+
+
+_SIZE_RE = re.compile(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([KMGT]?)(?:i?B)?\s*", re.IGNORECASE)
+_UNITS = {"": 1, "K": 1024, "M": 1024 ** 2, "G": 1024 ** 3, "T": 1024 ** 4}
+MAX_SIZE = 64 * 1024 ** 4
+"""The largest size any option takes (64 TiB): beyond it is a typo, not a disk."""
+
+
+def parse_size(value, option="size", default_unit="M"):
+    """Parse ``2G``, ``2Gb``, ``512M``, ``1024`` (MiB) or an int into bytes.
+
+    Suffixes are binary (K=1024), as xen-tools and dd read them. A bare
+    number means ``default_unit``. Sizes above :data:`MAX_SIZE` are refused.
+    """
+    if isinstance(value, bool):
+        raise GuestError("%s=%r is not a size" % (option, value))
+    if isinstance(value, int):
+        value = str(value)
+    if not isinstance(value, str):
+        raise GuestError("%s=%r is not a size (use e.g. 2G, 512M)" % (option, value))
+    match = _SIZE_RE.fullmatch(value)
+    if not match:
+        raise GuestError("%s=%r is not a size (use a number with an optional K, M, G or T suffix, e.g. 2G or 512M)" % (option, value))
+    number, unit = match.group(1), match.group(2).upper() or default_unit
+    size = int(float(number) * _UNITS[unit])
+    if size <= 0:
+        raise GuestError("%s=%r must be larger than zero" % (option, value))
+    if size > MAX_SIZE:
+        raise GuestError("%s=%r is larger than %d TiB" % (option, value, MAX_SIZE // 1024 ** 4))
+    return size
+
+
+def size_mib(value, option="size"):
+    """Parse a size and return whole MiB (refusing sizes that are not whole MiB)."""
+    size = parse_size(value, option=option)
+    if size % (1024 * 1024):
+        raise GuestError("%s=%r is not a whole number of MiB" % (option, value))
+    return size // (1024 * 1024)
+
+
+# --------------------------------------------------------------------------
+# Disks and NICs as compared between a config and a running domain
+# --------------------------------------------------------------------------
+
+
+def _disk_mode(access):
+    """Normalise a disk access mode to ``w`` or ``r``."""
+    access = (access or "w").strip().lower()
+    return "r" if access in ("r", "ro") else "w"
+
+
+def _strip_disk_target(target):
+    """Drop the backend prefix of a disk target (``file:``, ``phy:``, ``tap:aio:``, ``tap2:tapdisk:aio:``...)."""
+    target = target.strip()
+    while True:
+        match = re.match(r"^(file|phy|tap|tap2|tapdisk|aio|qcow|qcow2|vhd|raw|drbd|iscsi):(.*)$", target)
+        if not match:
+            return target
+        target = match.group(2)
+
+
+def _strip_vdev(vdev):
+    """Drop ``ioemu:`` and device-type suffixes (``:disk``, ``:cdrom``) from a virtual device name."""
+    vdev = (vdev or "").strip()
+    if vdev.startswith("ioemu:"):
+        vdev = vdev[len("ioemu:"):]
+    return vdev.split(":", 1)[0]
+
+
+def normalise_disk(target, vdev, mode):
+    """One disk as compared between config and running domain: ``{target, vdev, mode}``."""
+    return {"target": _strip_disk_target(target or ""), "vdev": _strip_vdev(vdev), "mode": _disk_mode(mode)}
+
+
+def normalise_nic(mac=None, bridge=None):
+    """One NIC as compared between config and running domain: MAC lower-case, bridge as given."""
+    return {"mac": mac.lower() if mac else None, "bridge": bridge or None}
+
+
+def refuse_if_running(name, domains, action):
+    """Raise :class:`GuestError` when guest ``name`` is among ``domains`` (names of domains with an id)."""
+    if name in domains:
+        raise GuestError(
+            "guest %s is running (it is in the toolstack's domain list); refusing to %s while it runs. "
+            "Shut it down first (kuutorvaja.xen.xen_domain state=shutdown)" % (name, action)
+        )
+
+
+# --------------------------------------------------------------------------
+# The layout of a guest config as xen-create-image writes it
+# --------------------------------------------------------------------------
+
+
+def xen_tools_layout(name, disks, vdevs, memory_mib, vcpus, mac, bridge=None, ip=None, pygrub=True,
+                     kernel=None, initrd=None, extra=None):
+    """The options of the config xen-create-image writes, as ``xen_guest_config`` takes them.
+
+    ``disks`` and ``vdevs`` pair up (root first); ``ip`` is the first static
+    address or ``None`` for DHCP. ``extra`` is appended to the kernel command
+    line (xen-tools writes ``elevator=noop`` for a dom0 kernel, nothing with
+    pygrub). One layout for a guest built by xen-tools, one copied from a
+    golden image and one written by the ``xen_guest`` module, so a fresh
+    guest's config compares equal on the next run.
+    """
+    vif = {"ip": ip, "mac": mac, "bridge": bridge}
+    extras = ([] if pygrub else ["elevator=noop"]) + ([extra] if extra else [])
+    return dict(
+        name=name,
+        type="pygrub" if pygrub else "pv",
+        memory="%dM" % memory_mib,
+        vcpus=vcpus,
+        disks=[dict(target=path, vdev=vdev) for path, vdev in zip(disks, vdevs)],
+        vifs=[{k: v for k, v in vif.items() if v}],
+        root="/dev/%s ro" % vdevs[0],
+        kernel=None if pygrub else kernel,
+        ramdisk=None if pygrub else (initrd or None),
+        extra=" ".join(extras) or None,
+        on_poweroff="destroy",
+        on_reboot="restart",
+        on_crash="restart",
+        settings=None if ip else {"dhcp": "dhcp"},
+    )
