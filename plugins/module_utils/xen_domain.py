@@ -79,9 +79,11 @@ class XenDomain:
 
     poll_interval = 1.0
 
-    def __init__(self, module, toolstack=None, autostart_dir=None):
+    def __init__(self, module, toolstack=None, autostart_dir=None, params=None):
         self.module = module
-        self.params = module.params
+        # ``params``: xen_domain's options with defaults filled in, when the
+        # caller is another module (xen_guest); else this module's own.
+        self.params = params if params is not None else module.params
         self.name = self.params["name"]
         self.config = self.params["config"] or config_path_for(self.name)
         self.check_mode = module.check_mode
@@ -93,24 +95,24 @@ class XenDomain:
     # -- validation ---------------------------------------------------------
 
     def validate(self):
-        """Fail before anything runs when the options cannot work; the message names the option."""
+        """Raise :class:`XenDomainError` before anything runs when the options cannot work; the message names the option."""
         params = self.params
         error = name_error(self.name)
         if error:
-            self.module.fail_json(msg=error)
+            raise XenDomainError(error)
         if params["shutdown_timeout"] <= 0:
-            self.module.fail_json(msg="shutdown_timeout must be a positive number of seconds, got %d" % params["shutdown_timeout"])
+            raise XenDomainError("shutdown_timeout must be a positive number of seconds, got %d" % params["shutdown_timeout"])
         if not os.path.isabs(self.config):
-            self.module.fail_json(msg="config must be an absolute path, got %r" % self.config)
+            raise XenDomainError("config must be an absolute path, got %r" % self.config)
         if ".." in self.config.split("/"):
             # The autostart link points here: it must not climb out of the config directory.
-            self.module.fail_json(msg="config=%r must be an absolute path without '..' components" % self.config)
+            raise XenDomainError("config=%r must be an absolute path without '..' components" % self.config)
         needs_config = params["state"] in NEEDS_CONFIG or params["autostart"]
         if needs_config and not os.path.isfile(self.config):
             what = "state=%s" % params["state"] if params["state"] in NEEDS_CONFIG else "autostart=true"
             msg = "config %s does not exist, and %s needs it: create the guest config first or set config" % (self.config, what)
             if not self.check_mode:
-                self.module.fail_json(msg=msg)
+                raise XenDomainError(msg)
             # In check mode an earlier task may only have predicted writing it.
             self.warnings.append(msg + " (check mode: predicting as if it existed)")
 
@@ -118,7 +120,10 @@ class XenDomain:
 
     def run(self):
         """Validate, apply, and exit the module with the result (or fail it with the reason)."""
-        self.validate()
+        try:
+            self.validate()
+        except XenDomainError as exc:
+            self.module.fail_json(msg=str(exc))
         if self.tool is None:
             self.tool = get_toolstack(self.module, preference=self.params["toolstack"])
         try:

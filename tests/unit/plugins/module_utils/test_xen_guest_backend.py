@@ -1,0 +1,145 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) kuutorvaja.xen contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The xen_guest backend's decisions as data: merging entries over defaults, translating them, power steps."""
+
+from __future__ import annotations
+
+import types
+
+import pytest
+
+from ansible_collections.kuutorvaja.xen.plugins.module_utils import xen_guest
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_model import GuestError, derive_mac
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.xen_image import spec_from_params
+
+ROLE_DEFAULTS = dict(state="running", autostart=True, dist="bookworm", install_method="tar",
+                     install_source="/srv/xenlab/guest.tar", mirror="", dir="/data", lvm="", config_dir="/etc/xen",
+                     memory="512M", vcpus=1, disk_size="2G", swap="128M", noswap=False, fs="ext4", image="sparse",
+                     bridge="xenbr0", boot="pygrub", kernel="", initrd="", extra="net.ifnames=0",
+                     xen_tools_roles=[], authorized_keys=[], root_password_hash="",
+                     fixes=dict(console_kmap=False, lib_tls=False, check_udev_mac=False))
+
+
+def entry(**keys):
+    return xen_guest.guest_entries([dict(name="web1", **keys)], ROLE_DEFAULTS)[0]
+
+
+# -- merging ---------------------------------------------------------------------------------
+
+def test_an_entry_wins_over_defaults_which_win_over_the_builtin_ones():
+    merged = xen_guest.guest_entries([dict(name="web1", memory="1G", vcpus=None)], dict(memory="256M", vcpus=2))[0]
+    assert merged["memory"] == "1G"          # the entry's own
+    assert merged["vcpus"] == 2              # null in the entry: the default
+    assert merged["disk_size"] == "2G"       # neither: the module's own default
+    assert merged["lvm"] is None
+
+
+def test_fixes_merge_key_by_key():
+    merged = xen_guest.guest_entries([dict(name="web1", fixes=dict(lib_tls=True, console_kmap=None))],
+                                     dict(fixes=dict(console_kmap=True)))[0]
+    assert merged["fixes"] == dict(console_kmap=True, lib_tls=True, check_udev_mac=False)
+
+
+@pytest.mark.parametrize("guests, message", [
+    ([dict(name="a"), dict(name="a")], "each name may appear once; repeated: a"),
+    ([dict(memory="1G")], r"guests\[0\]: name is required"),
+])
+def test_bad_lists_are_refused(guests, message):
+    with pytest.raises(GuestError, match=message):
+        xen_guest.guest_entries(guests, {})
+
+
+# -- translation into the single-object backends' options --------------------------------------
+
+@pytest.mark.parametrize("keys, expected", [
+    ({}, dict(dhcp=True, ip=None, pygrub=True, kernel=None, dir="/data", lvm=None, size="2G", mirror=None)),
+    (dict(ip="10.0.0.5", gateway="10.0.0.1"), dict(dhcp=False, ip=["10.0.0.5"], gateway="10.0.0.1")),
+    (dict(ip=["10.0.0.5", "10.0.0.6"]), dict(dhcp=False, ip=["10.0.0.5", "10.0.0.6"])),
+    (dict(boot="pv", kernel="/boot/vmlinuz", initrd="/boot/initrd.img"),
+     dict(pygrub=False, kernel="/boot/vmlinuz", initrd="/boot/initrd.img")),
+    (dict(boot="pygrub", kernel="/boot/vmlinuz"), dict(pygrub=True, kernel=None)),
+    (dict(lvm="vg0"), dict(dir=None, lvm="vg0")),
+    (dict(state="absent"), dict(state="absent")),
+    (dict(state="shutdown"), dict(state="present")),
+    (dict(bridge=""), dict(bridge=None)),
+    (dict(xen_tools_roles=["udev"], disk_size="8G"), dict(roles=["udev"], size="8G")),
+])
+def test_image_params(keys, expected):
+    params = xen_guest.image_params(entry(**keys))
+    assert {k: params[k] for k in expected} == expected
+
+
+def test_a_bad_ip_value_is_refused():
+    with pytest.raises(GuestError, match="must be an address or a list of addresses"):
+        xen_guest.image_params(entry(ip=[{"a": 1}]))
+
+
+def test_config_params_are_xen_tools_layout_plus_extra():
+    guest = entry()
+    spec = spec_from_params(xen_guest.image_params(guest))
+    params = xen_guest.config_params(guest, spec)
+    assert params["path"] == "/etc/xen/web1.cfg" and params["state"] == "present"
+    assert params["type"] == "pygrub" and params["extra"] == "net.ifnames=0"
+    assert params["disks"] == [dict(target="/data/domains/web1/disk.img", vdev="xvda2"),
+                               dict(target="/data/domains/web1/swap.img", vdev="xvda1")]
+    assert params["vifs"] == [dict(mac=derive_mac("web1"), bridge="xenbr0")]
+
+
+def test_config_params_pv_static():
+    guest = entry(boot="pv", kernel="/boot/vmlinuz", ip="10.0.0.5", noswap=True, extra="")
+    params = xen_guest.config_params(guest, spec_from_params(xen_guest.image_params(guest)))
+    assert params["type"] == "pv" and params["kernel"] == "/boot/vmlinuz" and params["extra"] == "elevator=noop"
+    assert params["root"] == "/dev/xvda1 ro" and params["settings"] is None
+    assert params["vifs"][0]["ip"] == "10.0.0.5"
+
+
+@pytest.mark.parametrize("fixes, actions", [
+    (dict(), []),
+    (dict(console_kmap=True), ["/etc/console/boottime.kmap.gz"]),
+    (dict(lib_tls=True, check_udev_mac=True), ["/lib/tls"]),
+])
+def test_fix_operations(fixes, actions):
+    assert [op["path"] for op in xen_guest.fix_operations(entry(fixes=fixes))] == actions
+
+
+# -- power state and autostart ---------------------------------------------------------------
+
+class Recorder:
+    """Stands in for XenDomain: records the state and autostart each step asks for."""
+
+    def __init__(self, calls, state, autostart):
+        self.calls = calls
+        self.calls.append((state, autostart))
+
+    def apply(self):
+        return dict(changed=True)
+
+
+# state, running now, config changed (restart_required), restart_on_change, autostart now, wanted -> steps
+POWER_CASES = [
+    ("running", True, False, False, True, True, []),
+    ("running", False, False, False, True, True, [("running", True)]),
+    ("shutdown", True, False, False, True, True, [("shutdown", True)]),
+    ("shutdown", False, False, False, True, True, []),
+    ("present", True, False, False, True, True, []),
+    ("present", False, False, False, False, True, [(None, True)]),
+    ("running", True, False, False, True, False, [("running", False)]),
+    ("running", True, True, False, True, True, []),
+    ("running", True, True, True, True, True, [("shutdown", None), ("running", True)]),
+    ("present", True, True, True, True, True, [("shutdown", None), ("running", True)]),
+    ("shutdown", False, True, True, True, True, []),
+]
+
+
+@pytest.mark.parametrize("state, running, changed, restart_on_change, auto_now, auto_wanted, steps", POWER_CASES)
+def test_power_steps(state, running, changed, restart_on_change, auto_now, auto_wanted, steps):
+    calls = []
+    guests = xen_guest.GuestList(types.SimpleNamespace(check_mode=False), None, None,
+                                 dict(restart_on_change=restart_on_change, shutdown_timeout=300))
+    guests.domain = lambda spec, wanted, autostart: Recorder(calls, wanted, autostart)
+    config = dict(running=running, restart_required=changed and running, autostart=auto_now)
+    result = guests.power(entry(state=state, autostart=auto_wanted), types.SimpleNamespace(hostname="web1"), config)
+    assert calls == steps
+    assert (result is None) == (not steps)
