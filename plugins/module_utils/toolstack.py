@@ -85,7 +85,6 @@ _NOT_FOUND_RE = re.compile(
 )
 
 
-
 @dataclass
 class Domain:
     """One row of ``xl list`` / ``xm list``.

@@ -187,8 +187,8 @@ options:
     default: false
   restart_on_change:
     description:
-      - A changed config of a running guest is only reported (RV(guests[].config.restart_required)) unless this
-        is true; then the guest is shut down and started with the new config.
+      - A changed config of a running guest is only reported (C(restart_required) in RV(guests[].config)) unless
+        this is true; then the guest is shut down and started with the new config.
     type: bool
     default: false
   shutdown_timeout:
