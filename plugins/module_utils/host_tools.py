@@ -314,49 +314,30 @@ class XenCreateImage:
         touching anything but the guest; ``--nokeep`` lets xen-tools roll back
         its own failures too.
         """
-        argv = [
-            "xen-create-image",
-            "--hostname=%s" % spec.hostname,
-            "--dist=%s" % spec.dist,
-            "--install-method=%s" % spec.install_method,
+        pv = not spec.pygrub
+        # (option, value) in xen-tools' order: None or "" leaves an option
+        # out, True writes a bare flag.
+        options = [
+            ("hostname", spec.hostname), ("dist", spec.dist), ("install-method", spec.install_method),
+            ("install-source", spec.install_source), ("mirror", spec.mirror), ("arch", spec.arch),
+            ("lvm", spec.lvm), ("dir", None if spec.lvm else spec.dir),
+            ("size", "%dM" % spec.size_mib), ("memory", "%dM" % spec.memory_mib), ("vcpus", spec.vcpus),
+            ("noswap", spec.noswap or None), ("swap", None if spec.noswap else "%dM" % spec.swap_mib),
+            ("fs", spec.fs), ("image", spec.image), ("dhcp", spec.dhcp or None),
         ]
-        if spec.install_source:
-            argv.append("--install-source=%s" % spec.install_source)
-        if spec.mirror:
-            argv.append("--mirror=%s" % spec.mirror)
-        if spec.arch:
-            argv.append("--arch=%s" % spec.arch)
-        argv.append("--lvm=%s" % spec.lvm if spec.lvm else "--dir=%s" % spec.dir)
-        argv += [
-            "--size=%dM" % spec.size_mib,
-            "--memory=%dM" % spec.memory_mib,
-            "--vcpus=%d" % spec.vcpus,
-        ]
-        argv.append("--noswap" if spec.noswap else "--swap=%dM" % spec.swap_mib)
-        argv += ["--fs=%s" % spec.fs, "--image=%s" % spec.image]
-        if spec.dhcp:
-            argv.append("--dhcp")
-        else:
-            argv += ["--ip=%s" % ip for ip in spec.ip]
-            if spec.gateway:
-                argv.append("--gateway=%s" % spec.gateway)
-            if spec.netmask:
-                argv.append("--netmask=%s" % spec.netmask)
-            if spec.nameserver:
-                argv.append("--nameserver=%s" % " ".join(spec.nameserver))
-        argv.append("--mac=%s" % spec.mac)
-        if spec.bridge:
-            argv.append("--bridge=%s" % spec.bridge)
-        if spec.pygrub:
-            argv.append("--pygrub")
-        else:
-            argv.append("--nopygrub")
-            if spec.kernel:
-                argv.append("--kernel=%s" % spec.kernel)
-            if spec.initrd:
-                argv.append("--initrd=%s" % spec.initrd)
-        if spec.roles:
-            argv.append("--role=%s" % ",".join(spec.roles))
+        if not spec.dhcp:
+            options += [("ip", ip) for ip in spec.ip]
+            options += [("gateway", spec.gateway), ("netmask", spec.netmask),
+                        ("nameserver", " ".join(spec.nameserver) or None)]
+        options += [("mac", spec.mac), ("bridge", spec.bridge), ("nopygrub" if pv else "pygrub", True),
+                    ("kernel", spec.kernel if pv else None), ("initrd", spec.initrd if pv else None),
+                    ("role", ",".join(spec.roles) or None)]
+        argv = ["xen-create-image"]
+        for name, value in options:
+            if value is True:
+                argv.append("--" + name)
+            elif value is not None and value != "":
+                argv.append("--%s=%s" % (name, value))
         argv += [
             "--output=%s" % spec.config_dir,
             "--extension=.cfg",
