@@ -200,19 +200,24 @@ def size_mib(value, option="size"):
 
 
 def _disk_mode(access):
-    """Normalise a disk access mode to ``w`` or ``r``."""
+    """Normalise a disk access mode to ``w`` or ``r`` (``r``/``ro`` read-only; ``w``, ``rw``, xm's ``w!`` and empty read-write)."""
     access = (access or "w").strip().lower()
     return "r" if access in ("r", "ro") else "w"
 
 
+# The deprecated prefixes of xl-disk-configuration(5) (format, script and
+# ignored ones), as xm's SXP ``uname`` still carries them (``tap:aio:/x``).
+_DISK_PREFIX_RE = re.compile(r"(?:raw|qcow2?|vhd|iscsi|e?nbd|drbd|tapdisk|tap2?|aio|ioemu|file|phy):")
+
+
 def _strip_disk_target(target):
-    """Drop the backend prefix of a disk target (``file:``, ``phy:``, ``tap:aio:``, ``tap2:tapdisk:aio:``...)."""
+    """Drop the backend prefixes of a disk target (``file:``, ``phy:``, ``tap:aio:``, ``tap2:tapdisk:aio:``...)."""
     target = target.strip()
     while True:
-        match = re.match(r"^(file|phy|tap|tap2|tapdisk|aio|qcow|qcow2|vhd|raw|drbd|iscsi):(.*)$", target)
+        match = _DISK_PREFIX_RE.match(target)
         if not match:
             return target
-        target = match.group(2)
+        target = target[match.end():]
 
 
 def _strip_vdev(vdev):
@@ -224,7 +229,12 @@ def _strip_vdev(vdev):
 
 
 def normalise_disk(target, vdev, mode):
-    """One disk as compared between config and running domain: ``{target, vdev, mode}``."""
+    """One disk as compared between config and running domain: ``{target, vdev, mode}``.
+
+    Takes the fields as xl's ``list -l`` JSON or xm's SXP give them (or as
+    ``xen_cfg.parse_disk_spec`` read them from a config): backend prefixes
+    and device-type suffixes dropped, mode ``w`` or ``r``.
+    """
     return {"target": _strip_disk_target(target or ""), "vdev": _strip_vdev(vdev), "mode": _disk_mode(mode)}
 
 

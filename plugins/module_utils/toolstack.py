@@ -67,15 +67,24 @@ STATES = ("running", "blocked", "paused", "shutdown", "crashed", "dying", "unkno
 ALIVE_STATES = ("running", "blocked", "paused")
 """States of a domain that exists and has not shut down, crashed or started dying."""
 
-# Precedence when several flags are set: "--ps--" is a guest that has shut
-# down and that the toolstack has paused while it tears it down.
+# The State column of ``xl list``: r(unning) b(locked) p(aused) s(hutdown),
+# then the shutdown reason (xl's "-rscwS" by SHUTDOWN_* code: poweroff,
+# reboot, suspend, crash, watchdog, soft_reset; "?" for a code xl does not
+# know), then d(ying). xm prints the same six places with "c" (crashed) or
+# "-" in the fifth.
+_FLAGS_RE = re.compile(r"[r-][b-][p-][s-][-rscwS?][d-]")
+
+# (position, letters, state), first match wins. "--ps--" is a guest that has
+# shut down and that the toolstack has paused while it tears it down.
 _FLAG_STATES = (
-    ("d", "dying"),
-    ("c", "crashed"),
-    ("s", "shutdown"),
-    ("p", "paused"),
-    ("r", "running"),
-    ("b", "blocked"),
+    (5, "d", "dying"),
+    (4, "cw", "crashed"),
+    (4, "sS", "paused"),
+    (3, "s", "shutdown"),
+    (4, "r?", "shutdown"),
+    (2, "p", "paused"),
+    (0, "r", "running"),
+    (1, "b", "blocked"),
 )
 
 # Messages meaning "no such domain" (xl: libxl_name_to_domid failure; xm/xend).
@@ -167,15 +176,30 @@ def is_not_found(text):
 
 
 def flags_to_state(flags):
-    """Map the six state flags of ``xl list`` (``r b p s c d``) to one state name.
+    """Map the six-place State column of ``xl list`` / ``xm list`` to one of :data:`STATES`.
 
-    No flag set means runnable but not scheduled right now: ``running``.
+    The places are ``r b p s``, the shutdown reason, ``d``. By precedence:
+
+    * ``d`` (dying): ``dying``;
+    * reason ``c`` (crash) or ``w`` (its watchdog fired, an involuntary
+      stop like a crash): ``crashed``;
+    * reason ``s`` (suspend: being saved or migrated, and resumed after a
+      checkpoint) or ``S`` (soft reset: the toolstack resets it in place and
+      lets it run on): ``paused``, stopped but still holding its memory and
+      disks, so in-use checks count it;
+    * ``s`` with reason ``-`` (poweroff), ``r`` (reboot: the toolstack
+      creates it again as a new domain) or ``?`` (a reason xl does not
+      know): ``shutdown``;
+    * ``p``: ``paused``; ``r``: ``running``; ``b``: ``blocked``;
+    * no flag set: runnable but not scheduled right now, ``running``.
+
+    Anything that is not six places of those letters is ``unknown``.
     """
     flags = (flags or "").strip()
-    if len(flags) != 6 or any(c not in "rbpscd-" for c in flags):
+    if not _FLAGS_RE.fullmatch(flags):
         return "unknown"
-    for flag, state in _FLAG_STATES:
-        if flag in flags:
+    for position, letters, state in _FLAG_STATES:
+        if flags[position] in letters:
             return state
     return "running"
 
@@ -192,15 +216,19 @@ def parse_domain_list(text, include_transient=False):
 
     Columns are ``Name ID Mem VCPUs State Time(s)``, separated by spaces or
     TABs. Names may contain spaces only in transient rows; names are taken as
-    everything before the last five columns. Transient rows are dropped
-    unless ``include_transient``.
+    everything before the last five columns. The State column is read by
+    :func:`flags_to_state`, shutdown reasons (``---sw-``, ``---sS-``,
+    ``---s?-``...) included. Transient rows are dropped unless
+    ``include_transient``. A row that is none of these raises
+    :class:`ToolstackError` quoting it: a guest left out of the list could
+    be taken for stopped.
     """
     domains = []
     for line in (text or "").splitlines():
         if not line.strip() or line.startswith("Name "):
             continue
         fields = line.split()
-        if len(fields) >= 6 and re.match(r"^[rbpscd-]{6}$", fields[-2]):
+        if len(fields) >= 6 and _FLAGS_RE.fullmatch(fields[-2]):
             name = " ".join(fields[:-5])
             domid = _number(fields[-5], int)
             memory, vcpus, flags, cpu = fields[-4], fields[-3], fields[-2], fields[-1]

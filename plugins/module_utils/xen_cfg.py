@@ -13,6 +13,9 @@ The single implementation behind the ``kuutorvaja.xen.to_xen_cfg`` and
   strings quoted, integers bare, lists as ``[ 'a', 'b' ]``.
 * :func:`parse_xen_cfg` reads such text back into a dict (strings stay
   strings, so ``memory = '1024'`` parses to ``'1024'``).
+* :func:`parse_disk_spec` reads one ``disk`` entry as
+  ``xl-disk-configuration(5)`` says, :func:`parse_vif_spec` one ``vif``.
+* :func:`xl_integer` reads a number setting (also a string one) as xl does.
 * :func:`normalise_guest_config` extracts what a running domain can be
   compared against: memory, vcpus, disks, vifs.
 
@@ -23,13 +26,19 @@ The single implementation behind the ``kuutorvaja.xen.to_xen_cfg`` and
    byte-equal to a canonical file that differs from the seed only in
    whitespace outside strings and in the quote character.
 
-Only the declarative subset shared by xl and xm is accepted: no Python
-expressions, no nested lists, no floats.
+The syntax read is xl's (libxlu): strings in either quote with xl's
+backslash escapes, numbers in decimal, ``0x`` hex or octal with a leading
+``0``, lists nested to any depth, ``;`` or newlines between settings and
+``+=`` to extend a setting. What is rendered is the subset xl and xm's
+Python read alike, and ``parse_xen_cfg(render_xen_cfg(x)) == x`` for every
+``x`` that renders (booleans come back as ``1``/``0``, tuples as lists).
+No Python expressions, no floats, no negative numbers.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_model import normalise_disk, normalise_nic
 
@@ -40,36 +49,60 @@ class XenCfgError(ValueError):
 
 _KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
-# Characters a quoted value may not hold: no escape sequence means the same in xl and in xm's Python.
-_FORBIDDEN_IN_STRING = re.compile(r"[\\\x00-\x1f\x7f]")
+# Unicode categories a rendered string may not hold: control characters
+# (a raw newline ends the value for xl; \v, \f, \x1c-\x1e and \x85 split
+# lines for Python's splitlines), line and paragraph separators (U+2028,
+# U+2029: a reader splitting lines sees the value cut in two, and the file
+# never compares equal), and lone surrogates (not writable as UTF-8).
+_UNWRITABLE_CATEGORIES = {"Cc": "control character", "Zl": "line separator", "Zp": "paragraph separator",
+                          "Cs": "lone surrogate"}
+
+
+def _check_writable(value, key):
+    """Raise :class:`XenCfgError` when string ``value`` cannot be written so xl and xm read it back unchanged."""
+    for char in value:
+        what = _UNWRITABLE_CATEGORIES.get(unicodedata.category(char))
+        if what:
+            raise XenCfgError(
+                "value of %r contains a %s (U+%04X); Xen configs hold one line per value, "
+                "and only '\\n' separates lines" % (key, what, ord(char))
+            )
+    if value.endswith("\\"):
+        raise XenCfgError(
+            "value of %r ends in a backslash; a reader that does not unescape (xendomains, grep, older tools) "
+            "would take it as escaping the closing quote" % (key,)
+        )
 
 
 def _render_scalar(value, key):
     if isinstance(value, bool):
         return "1" if value else "0"
     if isinstance(value, int):
+        if value < 0:
+            raise XenCfgError("value of %r is negative (%d); xl reads no signed numbers" % (key, value))
         return str(value)
     if isinstance(value, str):
-        if _FORBIDDEN_IN_STRING.search(value):
-            raise XenCfgError("value of %r contains a backslash or control character, which Xen configs cannot hold portably" % key)
+        _check_writable(value, key)
+        body = value.replace("\\", "\\\\")
         if "'" not in value:
-            return "'%s'" % value
+            return "'%s'" % body
         if '"' not in value:
-            return '"%s"' % value
-        raise XenCfgError("value of %r contains both quote characters; Xen configs cannot hold it" % key)
+            return '"%s"' % body
+        # Both quotes: escape the one used; xl and Python read \' alike.
+        return "'%s'" % body.replace("'", "\\'")
     raise XenCfgError(
         "value of %r has type %s; use a string, an integer, a boolean or a list of those" % (key, type(value).__name__)
     )
 
 
 def render_value(value, key="value", indent=0, multiline_lists=True):
-    """Render one value; a list of two or more items goes one per line, aligned under the first when ``multiline_lists``."""
+    """Render one value; a list of two or more items goes one per line, aligned under the first when ``multiline_lists``.
+
+    Lists inside lists (``vnuma``) are written on one line each.
+    """
     if isinstance(value, (list, tuple)):
-        items = []
-        for item in value:
-            if isinstance(item, (list, tuple, dict)):
-                raise XenCfgError("value of %r holds a nested %s; Xen configs take lists of strings or integers" % (key, type(item).__name__))
-            items.append(_render_scalar(item, key))
+        items = [render_value(item, key, multiline_lists=False) if isinstance(item, (list, tuple))
+                 else _render_scalar(item, key) for item in value]
         if not items:
             return "[ ]"
         separator = ",\n" + " " * (indent + 2) if multiline_lists else ", "
@@ -84,8 +117,10 @@ def render_xen_cfg(settings, key_order=None, align=True, multiline_lists=True):
     in the dict's order. Keys whose value is ``None`` are left out, so
     optional settings can be passed through templates. ``align`` pads keys
     to a common width (``name    = ...``); ``multiline_lists`` puts list
-    items one per line aligned under the first. Booleans become ``1``/``0``.
-    Raises :class:`XenCfgError` for keys or values Xen cannot read.
+    items one per line aligned under the first. Booleans become ``1``/``0``;
+    backslashes and, when a string holds both quote characters, the quote
+    are escaped. Raises :class:`XenCfgError` for keys or values Xen cannot
+    read back unchanged (see :func:`_check_writable`).
     """
     if not isinstance(settings, dict):
         raise XenCfgError("Xen config settings must be a dict, got %s" % type(settings).__name__)
@@ -110,25 +145,65 @@ def render_xen_cfg(settings, key_order=None, align=True, multiline_lists=True):
 # Parsing
 # --------------------------------------------------------------------------
 
+# A number token is taken whole (xl's lexer takes [0-9][0-9a-fx]*) and then
+# read as strtol(..., 0) does, so "08" or "1.5" is an error, not two tokens.
 _TOKEN_RE = re.compile(
     r"""
     (?P<ws>[ \t\r\f]+)
   | (?P<comment>\#[^\n]*)
   | (?P<newline>\n)
   | (?P<string>'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*")
-  | (?P<number>0[xX][0-9a-fA-F]+|\d+)(?![A-Za-z0-9_.])
+  | (?P<number>[0-9][0-9A-Za-z_.]*)
   | (?P<ident>[A-Za-z_][A-Za-z0-9_]*)
-  | (?P<punct>[=\[\],;])
+  | (?P<punct>\+=|[=\[\],;])
     """,
     re.VERBOSE,
 )
 
-_ESCAPES = {"n": "\n", "t": "\t", "\\": "\\", "'": "'", '"': '"'}
+_NUMBER_RE = re.compile(r"0[xX](?P<hex>[0-9a-fA-F]+)|0(?P<oct>[0-7]+)|(?P<dec>0|[1-9][0-9]*)")
+
+# xl's escapes (libxlu's dequote); Python reads the same ones the same way.
+_ESCAPES = {"\\": "\\", "'": "'", '"': '"', "a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v"}
 
 
-def _unquote(token):
+def _number(text, line):
+    """Read a number token as xl does (strtol with base 0): decimal, ``0x`` hex, or octal with a leading ``0``."""
+    match = _NUMBER_RE.fullmatch(text)
+    if not match:
+        raise XenCfgError(
+            "line %d: %r is not a number xl can read (decimal, 0x... hex, or octal with a leading 0)" % (line, text)
+        )
+    if match.group("hex") is not None:
+        return int(match.group("hex"), 16)
+    if match.group("oct") is not None:
+        return int(match.group("oct"), 8)
+    return int(match.group("dec"))
+
+
+def _unquote(token, line):
+    """The value of a quoted string token, with xl's escapes decoded."""
+    out = []
     body = token[1:-1]
-    return re.sub(r"\\(.)", lambda m: _ESCAPES.get(m.group(1), "\\" + m.group(1)), body)
+    i = 0
+    while i < len(body):
+        char = body[i]
+        if char != "\\":
+            out.append(char)
+            i += 1
+            continue
+        escaped = body[i + 1]
+        if escaped in _ESCAPES:
+            out.append(_ESCAPES[escaped])
+        elif escaped in "x01234567":
+            # libxlu checks these and then drops them from the value; xm's Python decodes them.
+            raise XenCfgError(
+                "line %d: numeric escape '\\%s' in %s: xl and xm read it differently; write the character itself"
+                % (line, escaped, token)
+            )
+        else:
+            raise XenCfgError("line %d: xl refuses the escape '\\%s' in %s (write '\\\\' for a backslash)" % (line, escaped, token))
+        i += 2
+    return "".join(out)
 
 
 def _tokenize(text):
@@ -154,67 +229,100 @@ def _tokenize(text):
 def _scalar(token):
     kind, value, line = token
     if kind == "string":
-        return _unquote(value)
+        return _unquote(value, line)
     if kind == "number":
-        return int(value, 0)
+        return _number(value, line)
     raise XenCfgError("line %d: expected a string or a number, found %r" % (line, value))
+
+
+class _Parser:
+    """Recursive-descent reader over :func:`_tokenize`'s tokens."""
+
+    def __init__(self, text):
+        self.tokens = _tokenize(text or "")
+        self.i = 0
+
+    def peek(self):
+        return self.tokens[self.i]
+
+    def skip_newlines(self):
+        while self.tokens[self.i][0] == "newline":
+            self.i += 1
+
+    def value(self, key):
+        """A string, a number or a list (lists may nest and span lines, with an optional trailing comma)."""
+        start = self.peek()
+        if start[1] != "[":
+            self.i += 1
+            return _scalar(start)
+        self.i += 1
+        items = []
+        while True:
+            self.skip_newlines()
+            kind, value, line = self.peek()
+            if value == "]":
+                self.i += 1
+                return items
+            if kind == "eof":
+                raise XenCfgError("line %d: list of %r is not closed with ']'" % (start[2], key))
+            items.append(self.value(key))
+            self.skip_newlines()
+            kind, value, line = self.peek()
+            if value == ",":
+                self.i += 1
+            elif kind == "eof":
+                raise XenCfgError("line %d: list of %r is not closed with ']'" % (start[2], key))
+            elif value != "]":
+                raise XenCfgError("line %d: expected ',' or ']' in list of %r, found %r" % (line, key, value))
+
+
+def _extend(previous, value, key, line):
+    """``key += value`` as libxlu does it: strings and lists concatenate; numbers cannot be added to."""
+    if isinstance(previous, list) and isinstance(value, list):
+        return previous + value
+    if isinstance(previous, str) and isinstance(value, str):
+        return previous + value
+    if isinstance(previous, int) or isinstance(value, int):
+        raise XenCfgError("line %d: xl cannot use += with numbers (%r)" % (line, key))
+    raise XenCfgError("line %d: cannot add a list to a string or a string to a list (%r)" % (line, key))
 
 
 def parse_xen_cfg(text):
     """Parse Xen guest config text into a dict (insertion order = file order).
 
-    Understands comments, single and double quotes, decimal and hex
-    integers, lists over several lines with an optional trailing comma, and
-    ``;`` or newlines between settings. A key set twice keeps the last value
+    Understands comments, single and double quotes with xl's backslash
+    escapes, integers in decimal, ``0x`` hex and octal with a leading ``0``
+    (``memory = 0400`` is 256), lists (also nested, such as ``vnuma``) over
+    several lines with an optional trailing comma, ``;`` or newlines between
+    settings, and ``key += value``. A key set twice keeps the last value
     (as xl does). Raises :class:`XenCfgError` naming the line for anything
-    else (such as Python expressions in old xm configs).
+    else (such as Python expressions in old xm configs, or an escape or a
+    number xl would refuse).
     """
-    tokens = _tokenize(text or "")
+    parser = _Parser(text)
+    tokens = parser.tokens
     result = {}
-    i = 0
-
-    def skip_newlines(j):
-        while tokens[j][0] == "newline":
-            j += 1
-        return j
-
     while True:
-        while tokens[i][0] == "newline" or tokens[i][1] == ";":
-            i += 1
-        kind, value, line = tokens[i]
+        while tokens[parser.i][0] == "newline" or tokens[parser.i][1] == ";":
+            parser.i += 1
+        kind, value, line = parser.peek()
         if kind == "eof":
             return result
         if kind != "ident":
             raise XenCfgError("line %d: expected a setting name, found %r" % (line, value))
         key = value
-        i += 1
-        if tokens[i][1] != "=":
+        parser.i += 1
+        operator = parser.peek()[1]
+        if operator not in ("=", "+="):
             raise XenCfgError("line %d: expected '=' after %r" % (line, key))
-        i += 1
-        if tokens[i][1] == "[":
-            i += 1
-            items = []
-            while True:
-                i = skip_newlines(i)
-                if tokens[i][1] == "]":
-                    i += 1
-                    break
-                if tokens[i][0] == "eof":
-                    raise XenCfgError("line %d: list of %r is not closed with ']'" % (line, key))
-                items.append(_scalar(tokens[i]))
-                i = skip_newlines(i + 1)
-                if tokens[i][1] == ",":
-                    i += 1
-                elif tokens[i][0] == "eof":
-                    raise XenCfgError("line %d: list of %r is not closed with ']'" % (line, key))
-                elif tokens[i][1] != "]":
-                    raise XenCfgError("line %d: expected ',' or ']' in list of %r, found %r" % (tokens[i][2], key, tokens[i][1]))
-            result[key] = items
-        else:
-            result[key] = _scalar(tokens[i])
-            i += 1
-        if tokens[i][0] not in ("newline", "eof") and tokens[i][1] != ";":
-            raise XenCfgError("line %d: unexpected %r after the value of %r" % (tokens[i][2], tokens[i][1], key))
+        parser.i += 1
+        parsed = parser.value(key)
+        if operator == "+=" and key in result:
+            parsed = _extend(result[key], parsed, key, line)
+        result[key] = parsed
+        kind, value, after = parser.peek()
+        if kind not in ("newline", "eof") and value != ";":
+            raise XenCfgError("line %d: unexpected %r after the value of %r" % (after, value, key))
 
 
 # --------------------------------------------------------------------------
@@ -230,23 +338,192 @@ def _as_list(value):
     return [value]
 
 
-def parse_disk_spec(spec):
-    """Normalise one ``disk`` entry (positional ``target,vdev,mode[,devtype]`` or ``key=value`` form)."""
-    parts = [p.strip() for p in str(spec).split(",")]
-    if any("=" in p for p in parts):
-        fields = {}
-        positional = []
-        for part in parts:
-            if "=" in part:
-                k, v = part.split("=", 1)
-                fields[k.strip()] = v.strip()
-            elif part:
-                positional.append(part)
-        target = fields.get("target", positional[-1] if positional else "")
-        return normalise_disk(target, fields.get("vdev", ""), fields.get("access", fields.get("mode", "w")))
-    while len(parts) < 3:
-        parts.append("")
-    return normalise_disk(parts[0], parts[1], parts[2] or "w")
+def _device_entries(value):
+    """The entries of a ``disk``/``vif`` list as xl takes them: up to the first one that is not a string.
+
+    xl stores numbers as strings, so an unquoted number counts; it stops at
+    a nested list (``xlu_cfg_get_listitem`` returns nothing for one).
+    """
+    entries = []
+    for entry in _as_list(value):
+        if isinstance(entry, (list, tuple, dict)):
+            break
+        entries.append(entry)
+    return entries
+
+
+# xl-disk-configuration(5): bare flags, keys, accepted values, deprecated prefixes.
+_DISK_FLAGS = frozenset(("cdrom", "direct-io-safe", "discard", "no-discard", "colo", "no-colo", "trusted", "untrusted"))
+_DISK_KEYS = frozenset((
+    "format", "devtype", "access", "backend", "backendtype", "specification", "vdev", "script",
+    "colo-host", "colo-port", "colo-export", "active-disk", "hidden-disk", "grant_usage",
+))
+_DISK_FORMATS = frozenset(("", "raw", "qcow", "qcow2", "vhd", "empty", "qed"))
+_DISK_BACKENDTYPES = frozenset(("", "phy", "tap", "qdisk", "standalone"))
+_DISK_ACCESS = {"": "w", "w": "w", "rw": "w", "r": "r", "ro": "r"}
+_FORMAT_PREFIXES = frozenset(("raw", "qcow", "qcow2", "vhd"))
+_SCRIPT_PREFIXES = frozenset(("iscsi", "nbd", "enbd", "drbd"))
+_IGNORED_PREFIXES = frozenset(("tapdisk", "tap", "tap2", "aio", "ioemu", "file", "phy"))
+_PREFIX_RE = re.compile(r"([a-z][a-z0-9]*):")
+
+
+class _DiskSpec:
+    """One ``disk`` entry read as libxlu reads it; ``problems`` lists what xl would refuse."""
+
+    def __init__(self):
+        self.target = None
+        self.format = None
+        self.vdev = None
+        self.access = None
+        self.cdrom = False
+        self.had_prefix = False
+        self.problems = []
+
+    def set_once(self, field, value):
+        current = getattr(self, field)
+        if current:  # an empty value may be given again (``,,hdc`` then ``target=``)
+            self.problems.append("%s respecified (%r after %r)" % (field, value, current))
+            return
+        setattr(self, field, value)
+
+    def set_format(self, value):
+        if value not in _DISK_FORMATS:
+            self.problems.append("unknown value for format: %r" % value)
+        self.format = value or "raw"
+
+    def set_access(self, value):
+        if value not in _DISK_ACCESS:
+            self.problems.append("unknown value for access: %r" % value)
+        self.access = _DISK_ACCESS.get(value, "w")
+
+    def vdev_and_devtype(self, value):
+        """``hdc:cdrom`` (deprecated) sets vdev and devtype; False when ``value`` has no colon."""
+        if ":" not in value:
+            return False
+        vdev, devtype = value.rsplit(":", 1)
+        self.set_once("vdev", vdev)
+        if devtype in ("cdrom", "disk"):
+            self.cdrom = devtype == "cdrom"
+        else:
+            self.problems.append("unknown deprecated type %r" % devtype)
+        return True
+
+    def keyword(self, key, value):
+        if key not in _DISK_KEYS:
+            self.problems.append("unknown parameter %r" % key)
+        elif key == "format":
+            self.set_format(value)
+        elif key == "access":
+            self.set_access(value)
+        elif key == "vdev":
+            self.set_once("vdev", value)
+        elif key == "devtype":
+            if value not in ("cdrom", "disk"):
+                self.problems.append("unknown value for devtype: %r" % value)
+            self.cdrom = value == "cdrom"
+        elif key == "backendtype" and value not in _DISK_BACKENDTYPES:
+            self.problems.append("unknown value for backendtype: %r" % value)
+
+    def positional(self, value):
+        """Fill the next of target, format, vdev, access (format is skipped after a deprecated prefix)."""
+        if self.target is None:
+            self.target = value
+        elif not self.had_prefix and self.format is None:
+            if not self.target and self.vdev_and_devtype(value):
+                self.format = "empty"  # xend's empty CD-ROM: ",hdc:cdrom,r"
+            elif value in _DISK_FORMATS:
+                self.set_format(value)
+            else:
+                # xm's "target,vdev,access" without a prefix: xl refuses it, xm reads it so.
+                self.problems.append("unknown value for format: %r (xm's target,vdev,access form needs a prefix such as phy: or file: for xl)" % value)
+                self.format = "raw"
+                self.positional(value)
+        elif self.vdev is None:
+            if not self.vdev_and_devtype(value):
+                self.set_once("vdev", value)
+        elif self.access is None:
+            self.set_access(value)
+        else:
+            self.problems.append("too many positional parameters (%r)" % value)
+
+    def prefix(self, word):
+        """A deprecated ``word:`` prefix at the start of a parameter; False when ``word`` is none of them."""
+        if word in _FORMAT_PREFIXES:
+            self.set_format(word)
+        elif word not in _SCRIPT_PREFIXES and word not in _IGNORED_PREFIXES:
+            return False
+        self.had_prefix = True
+        return True
+
+
+def parse_disk_spec(spec, strict=False):
+    """Normalise one ``disk`` entry to ``{target, vdev, mode}`` the way xl reads it (``xl-disk-configuration(5)``).
+
+    Parameters are comma-separated, whitespace before each is ignored:
+
+    * positional ones fill ``target, format, vdev, access`` in that order
+      (``/dev/vg/guest,raw,xvda,rw``; empty ones take the default);
+    * deprecated prefixes (``phy:``, ``file:``, ``tap:aio:``, ``raw:``,
+      ``iscsi:``...) are dropped from the parameter they start, and after
+      one the format slot is skipped: the legacy ``[prefix:]target,vdev[:devtype],access``
+      form of xend, xen-tools and the guide (``file:/srv/disk.img,xvda2,w``);
+    * ``key=value`` parameters (``vdev=``, ``access=``, ``format=``,
+      ``devtype=``, ``backendtype=``, ``script=``...) and flags (``cdrom``,
+      ``discard``...) may come in any order between them; ``target=``
+      takes the whole rest of the entry, commas included, so it comes last;
+    * ``vdev:cdrom`` (deprecated) is the same as ``devtype=cdrom``, and
+      ``,hdc:cdrom,r`` is xend's empty CD-ROM drive (target ``''``).
+
+    ``mode`` is ``w`` or ``r``; the default is ``w``, and a CD-ROM is always
+    ``r`` (libxl makes it read-only whatever ``access`` says). Leniently
+    (the default) a spec xl would refuse still gives its best reading, so
+    in-use checks see the target it names; a prefix-less ``target,vdev,access``
+    (xm's reading) takes its second field as the vdev. With ``strict`` what
+    xl refuses raises :class:`XenCfgError` naming the problem. An entry that
+    is not a string or a number raises in strict mode and reads as an empty
+    disk otherwise (xl ignores it).
+    """
+    if isinstance(spec, bool) or not isinstance(spec, (str, int)):
+        if strict:
+            raise XenCfgError("disk entry %r is a %s; xl takes strings" % (spec, type(spec).__name__))
+        return normalise_disk("", "", "w")
+    text = str(spec)
+    disk = _DiskSpec()
+    pos = 0
+    while pos < len(text):
+        while pos < len(text) and text[pos] in " \t\n":
+            pos += 1
+        if pos >= len(text):
+            break
+        rest = text[pos:]
+        if rest.startswith("target="):
+            value = rest[len("target="):]
+            disk.set_once("target", value[:-1] if value.endswith(",") else value)
+            break
+        match = _PREFIX_RE.match(rest)
+        if match and disk.prefix(match.group(1)):
+            pos += match.end()
+            continue
+        if match and not re.match(r"[a-z0-9]", rest[match.end():match.end() + 1]):
+            disk.problems.append("unknown deprecated disk prefix %r" % match.group(0))
+        comma = rest.find(",")
+        param = rest if comma < 0 else rest[:comma]
+        pos += len(param) + (0 if comma < 0 else 1)
+        param = param.rstrip(" \t\n")
+        if "=" in param:
+            key, value = param.split("=", 1)
+            disk.keyword(key, value)
+        elif param in _DISK_FLAGS:
+            disk.cdrom = disk.cdrom or param == "cdrom"
+        else:
+            disk.positional(param)
+    if not disk.vdev:
+        disk.problems.append("no vdev specified")
+    if disk.target is None and not disk.cdrom:
+        disk.problems.append("no target specified (and device not removable)")
+    if strict and disk.problems:
+        raise XenCfgError("disk %r: %s" % (text, "; ".join(disk.problems)))
+    return normalise_disk(disk.target or "", disk.vdev or "", "r" if disk.cdrom else disk.access or "w")
 
 
 def parse_vif_spec(spec):
@@ -259,27 +536,39 @@ def parse_vif_spec(spec):
     return normalise_nic(fields.get("mac"), fields.get("bridge"))
 
 
+_XL_LONG_RE = re.compile(r"[ \t\n\r\f\v]*([+-]?)(?:0[xX]([0-9a-fA-F]+)|0([0-7]*)|([1-9][0-9]*))")
+
+
+def xl_integer(value, key):
+    """An integer setting as xl reads it (``strtol(value, 0)``, the whole string): ``'0400'`` is 256, ``'0x100'`` 256.
+
+    ``None`` stays ``None``; anything else raises :class:`XenCfgError`.
+    """
+    if value is None:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    match = _XL_LONG_RE.fullmatch(value) if isinstance(value, str) else None
+    if not match:
+        raise XenCfgError("%r is %r, not an integer" % (key, value))
+    sign, hexa, octal, decimal = match.groups()
+    number = int(hexa, 16) if hexa is not None else int(octal or "0", 8) if octal is not None else int(decimal)
+    return -number if sign == "-" else number
+
+
 def normalise_guest_config(settings):
     """What a running domain can be compared against: ``{memory_mib, vcpus, disks, nics}``.
 
-    ``memory``/``vcpus`` may be strings (the seed writes ``memory = '1024'``);
-    missing ones are ``None`` (not compared).
+    ``memory``/``vcpus`` may be strings (the seed writes ``memory = '1024'``)
+    and are read as xl reads them (``'0400'`` is octal); missing ones are
+    ``None`` (not compared). Disks and vifs are the entries xl uses: up to
+    the first one that is a list.
     """
-
-    def integer(key):
-        value = settings.get(key)
-        if value is None:
-            return None
-        try:
-            return int(str(value).strip())
-        except ValueError:
-            raise XenCfgError("%r is %r, not an integer" % (key, value))
-
     return {
-        "memory_mib": integer("memory"),
-        "vcpus": integer("vcpus"),
-        "disks": [parse_disk_spec(d) for d in _as_list(settings.get("disk"))],
-        "nics": [parse_vif_spec(v) for v in _as_list(settings.get("vif"))],
+        "memory_mib": xl_integer(settings.get("memory"), "memory"),
+        "vcpus": xl_integer(settings.get("vcpus"), "vcpus"),
+        "disks": [parse_disk_spec(d) for d in _device_entries(settings.get("disk"))],
+        "nics": [parse_vif_spec(v) for v in _device_entries(settings.get("vif"))],
     }
 
 

@@ -91,10 +91,63 @@ def test_parse_domain_list_rejects_garbage_with_the_line():
         ("------", "running"),
         ("r----", "unknown"),
         ("rxxxxx", "unknown"),
+        # the fifth place is the shutdown reason, xl's "-rscwS" (and "?")
+        ("---s--", "shutdown"),  # poweroff
+        ("---sr-", "shutdown"),  # reboot: xl makes a new domain
+        ("---s?-", "shutdown"),  # a reason xl does not know
+        ("--psr-", "shutdown"),
+        ("---ss-", "paused"),  # suspend: saved, migrated or checkpointed, still holds its disks
+        ("--pss-", "paused"),
+        ("---sS-", "paused"),  # soft reset: reset in place, runs on
+        ("---sc-", "crashed"),
+        ("---sw-", "crashed"),  # watchdog
+        ("--psw-", "crashed"),
+        ("---swd", "dying"),
+        ("---sSd", "dying"),
+        (" ---sw- ", "crashed"),
+        ("s-----", "unknown"),  # letters out of their place
+        ("-----c", "unknown"),
+        ("---sx-", "unknown"),
+        ("---sw--", "unknown"),
+        ("", "unknown"),
+        (None, "unknown"),
     ],
 )
 def test_flags_to_state(flags, state):
     assert ts.flags_to_state(flags) == state
+    assert state in ts.STATES
+
+
+def test_parse_domain_list_reads_every_shutdown_reason():
+    """One row per reason xl prints next to ordinary ones; none of them stops the listing."""
+    domains = ts.parse_domain_list(fixture_text("xl-syntax/xl-list-shutdown-reasons.txt"))
+    got = [(d.name, d.domid, d.flags, d.state, d.alive) for d in domains]
+    assert got == [
+        ("Domain-0", 0, "r-----", "running", True),
+        ("web1", 1, "-b----", "blocked", True),
+        ("held", 2, "--p---", "paused", True),
+        ("goingdown", 3, "---s--", "shutdown", False),
+        ("rebooting", 4, "---sr-", "shutdown", False),
+        ("saving", 5, "---ss-", "paused", True),
+        ("crashed1", 6, "---sc-", "crashed", False),
+        ("watchdogged", 7, "---sw-", "crashed", False),
+        ("softreset", 8, "---sS-", "paused", True),
+        ("strange", 9, "---s?-", "shutdown", False),
+        ("teardown", 10, "--ps--", "shutdown", False),
+        ("dying1", 11, "--ps-d", "dying", False),
+    ]
+
+
+@pytest.mark.parametrize("flags", ["r-----", "---sw-", "---sS-", "---s?-", "---ss-", "---sr-", "---sc-"])
+def test_parse_domain_list_row_with_each_flag_set(flags):
+    text = "Name ID Mem VCPUs\tState\tTime(s)\nDomain-0 0 1024 2 r----- 5.0\nguest 3 256 1 %s 1.5\n" % flags
+    assert [(d.name, d.flags) for d in ts.parse_domain_list(text)] == [("Domain-0", "r-----"), ("guest", flags)]
+
+
+@pytest.mark.parametrize("flags", ["---sx-", "s-----", "rbpscdx"])
+def test_parse_domain_list_still_refuses_a_row_it_cannot_read(flags):
+    with pytest.raises(ts.ToolstackError, match="cannot parse domain list line"):
+        ts.parse_domain_list("Domain-0 0 1024 2 r----- 5.0\nguest 3 256 1 %s 1.5\n" % flags)
 
 
 # -- xl info / xm info ---------------------------------------------------------------
