@@ -1,3 +1,5 @@
+# Copyright (c) kuutorvaja.xen contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
 # shellcheck shell=bash
 # Shared settings and helpers of the real-Xen lab scripts (sourced, not run).
 

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# Copyright (c) kuutorvaja.xen contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Boot the real-Xen lab: Xen 4.17 with a Debian bookworm PV dom0, inside QEMU.
 #
 # The machine boots its disk as a real dom0 does: BIOS, GRUB, Xen, the dom0

@@ -1,3 +1,5 @@
+# Copyright (c) kuutorvaja.xen contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
 # The real-Xen lab: Xen 4.17 + a Debian bookworm dom0 booted in QEMU (lab/),
 # and the Molecule scenario `xen` that applies playbooks/site.yml to it.
 #   make lab         boot the lab (building its image on first use) and converge site.yml; leaves it running
