@@ -1,7 +1,7 @@
 # Copyright (c) kuutorvaja.xen contributors
 # SPDX-License-Identifier: GPL-3.0-or-later
 # The ansible-core matrix: the unit tests (the roles' golden tests included),
-# ansible-test sanity and the install check (mk/install.mk) on the lowest
+# ansible-test sanity and the install check (mk/release.mk) on the lowest
 # ansible-core meta/runtime.yml claims and on the newest one on PyPI, each in
 # its own venv cached under
 # .cache/matrix/ (hack/matrix.sh). The main venv (.venv) runs a third, the one
