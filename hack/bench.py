@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# Copyright (c) kuutorvaja.xen contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Benchmarks of kuutorvaja.xen on the running real-Xen lab (make bench; issue 6).
 
 Each figure is a ratio of two timings taken in this one run, each timing the

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 # Copyright (c) kuutorvaja.xen contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Print why a CI run failed, in the few lines a CI summary keeps (its tail).
 
 Usage: ci_digest.py LOG

@@ -1,3 +1,5 @@
+# Copyright (c) kuutorvaja.xen contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Offline stand-in for ansible-test's get-pip bootstrap script.
 
 ansible-test downloads get-pip.py from a host this network cannot reach. This

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# Copyright (c) kuutorvaja.xen contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Install the Debian packages the suite and the lab need, when missing.
 # Needs root for apt-get; without root it only lists what is missing.
 set -euo pipefail

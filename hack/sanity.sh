@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
+# Copyright (c) kuutorvaja.xen contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Run ansible-test sanity on a staged copy of the collection, offline.
 # ansible-test needs the tree at .../ansible_collections/kuutorvaja/xen (a
 # symlink is refused), so we copy the files git knows about (tracked, plus new
-# ones not ignored) into .cache/sanity/ and run there.
+# ones not ignored) into .cache/sanity/ (.cache/$SANITY_STAGE/ if set) and run there.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 venv=$(cd "$top" && cd "${VENV:-.venv}" && pwd)
 python_version=${SANITY_PYTHON:-3.11}
-stage=$top/.cache/sanity/ansible_collections/kuutorvaja/xen
+stage=$top/.cache/${SANITY_STAGE:-sanity}/ansible_collections/kuutorvaja/xen
 
 # ansible-test bootstraps pip in its venvs with a get-pip script it downloads
 # from a host we cannot reach; put our ensurepip-based stand-in in its cache.

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# Copyright (c) kuutorvaja.xen contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Build the real-Xen lab's guest source: a Debian bookworm root file system as
 # an uncompressed tarball, for `xen-create-image --install-method=tar` in the
 # lab dom0. The tarball sits on a small ext4 disk that up.sh attaches

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# Copyright (c) kuutorvaja.xen contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Build the real-Xen lab's dom0 disk: Debian bookworm with Xen 4.17 and GRUB,
 # booting the way a real dom0 does (BIOS -> GRUB -> Xen -> dom0 kernel), so
 # that what the collection writes to /etc/default/grub takes effect on reboot.

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# Copyright (c) kuutorvaja.xen contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Stop the real-Xen lab started by up.sh and drop its throw-away disk.
 # Stopping a lab that is not running is not an error.
 set -euo pipefail

@@ -1,3 +1,5 @@
+# Copyright (c) kuutorvaja.xen contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
 # shellcheck shell=bash
 # Shared settings and helpers of the real-Xen lab scripts (sourced, not run).
 
@@ -8,7 +10,14 @@ XENLAB_CACHE=${XENLAB_CACHE:-/var/cache/kuutorvaja-xenlab}
 # One running lab per clone.
 XENLAB_STATE=${XENLAB_STATE:-$XENLAB_REPO/.cache/xenlab}
 
-xenlab_log() { printf 'xenlab: %s\n' "$*" >&2; }
+# Log lines carry the time since the first lab script of this run started
+# (up.sh's children inherit XENLAB_T0), so a long stage shows how long it ran.
+XENLAB_T0=${XENLAB_T0:-$(date +%s)}
+export XENLAB_T0
+xenlab_log() {
+  local t=$(($(date +%s) - XENLAB_T0))
+  printf 'xenlab [%d:%02d]: %s\n' $((t / 60)) $((t % 60)) "$*" >&2
+}
 xenlab_die() { printf 'xenlab: error: %s\n' "$*" >&2; exit 1; }
 
 # A cached build's folder, named after the hash of the script that makes

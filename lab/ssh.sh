@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# Copyright (c) kuutorvaja.xen contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Run a command in the lab's dom0 (or open a shell there) over SSH.
 set -euo pipefail
 

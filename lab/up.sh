@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# Copyright (c) kuutorvaja.xen contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Boot the real-Xen lab: Xen 4.17 with a Debian bookworm PV dom0, inside QEMU.
 #
 # The machine boots its disk as a real dom0 does: BIOS, GRUB, Xen, the dom0
@@ -8,6 +10,10 @@
 # only. When the dom0 answers `xl list`, one line of JSON on stdout says how
 # to reach it:
 #   {"address": "127.0.0.1", "port": N, "user": "root", "identity_file": "..."}
+#
+# With --reuse, a lab of this clone that is already up and answers `xl list`
+# is kept: only its JSON line is printed (make lab boots it first, with its
+# progress on the terminal, then Molecule's create step reuses it).
 #
 # Settings (environment): XENLAB_MEM (MiB, default 4096), XENLAB_CPUS (2),
 # XENLAB_SSH_PORT (default: a free port), XENLAB_ACCEL (tcg or kvm; default
@@ -44,24 +50,46 @@ case "$tcg_thread" in
   *) xenlab_die "XENLAB_TCG_THREAD must be single or multi, not '$tcg_thread'" ;;
 esac
 
+reuse=false
+case "${1:-}" in
+  --reuse) reuse=true ;;
+  "") ;;
+  *) xenlab_die "usage: up.sh [--reuse]" ;;
+esac
+
 mkdir -p "$XENLAB_STATE"
 pidfile="$XENLAB_STATE/qemu.pid"
+console="$XENLAB_STATE/console.log"
 if [ -s "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+  if [ "$reuse" = true ] && [ -s "$XENLAB_STATE/ssh.env" ]; then
+    # shellcheck source=/dev/null
+    . "$XENLAB_STATE/ssh.env"
+    if ssh -i "$XENLAB_SSH_KEY" -p "$XENLAB_SSH_PORT" -o BatchMode=yes -o ConnectTimeout=10 \
+      -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR \
+      root@127.0.0.1 xl list >/dev/null 2>&1; then
+      xenlab_log "reusing the running lab (pid $(cat "$pidfile")), ssh on 127.0.0.1:$XENLAB_SSH_PORT; console: $console"
+      printf '{"address": "127.0.0.1", "port": %s, "user": "root", "identity_file": "%s"}\n' \
+        "$XENLAB_SSH_PORT" "$XENLAB_SSH_KEY"
+      exit 0
+    fi
+  fi
   xenlab_die "a lab is already running (pid $(cat "$pidfile")); stop it with down.sh"
 fi
 
+xenlab_log "stage 1/3: the dom0 image (cached; a build takes about 5 minutes)"
 "$here/build-image.sh"
+xenlab_log "stage 2/3: the guest tarball (cached; a build takes about 1.5 minutes)"
 "$here/build-guest.sh"
 image_dir=$(xenlab_image_dir)
 guest_dir=$(xenlab_guest_dir)
 
 port=${XENLAB_SSH_PORT:-$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
 disk="$XENLAB_STATE/dom0.qcow2"
-console="$XENLAB_STATE/console.log"
 rm -f "$disk" "$console"
 qemu-img create -q -f qcow2 -F qcow2 -b "$image_dir/dom0.qcow2" "$disk"
 
-xenlab_log "booting Xen (accel $accel, ${mem} MiB, $cpus CPUs), ssh on 127.0.0.1:$port"
+xenlab_log "stage 3/3: booting Xen (accel $accel, ${mem} MiB, $cpus CPUs), ssh on 127.0.0.1:$port;" \
+  "serial console: $console (tail -f it to watch; under TCG the boot takes 1 to 2 minutes)"
 qemu-system-x86_64 \
   -name xenlab \
   -machine pc "${accel_args[@]}" -m "$mem" -smp "$cpus" \
@@ -81,6 +109,7 @@ EOF
 ssh_args=(-i "$image_dir/id_ed25519" -p "$port" -o BatchMode=yes -o ConnectTimeout=10
   -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR root@127.0.0.1)
 start=$(date +%s)
+next_note=$((start + 60))
 until ssh "${ssh_args[@]}" xl list >/dev/null 2>&1; do
   if ! kill -0 "$(cat "$pidfile")" 2>/dev/null; then
     tail -n 40 "$console" >&2 || true
@@ -89,6 +118,10 @@ until ssh "${ssh_args[@]}" xl list >/dev/null 2>&1; do
   if [ $(($(date +%s) - start)) -ge "$boot_timeout" ]; then
     tail -n 40 "$console" >&2 || true
     xenlab_die "dom0 did not answer 'xl list' over SSH within ${boot_timeout}s; console: $console"
+  fi
+  if [ "$(date +%s)" -ge "$next_note" ]; then
+    xenlab_log "still booting ($(($(date +%s) - start))s); last console line: $(tail -n 1 "$console" 2>/dev/null | tr -d '\r' | cut -c1-100)"
+    next_note=$((next_note + 60))
   fi
   sleep 5
 done

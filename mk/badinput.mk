@@ -1,3 +1,5 @@
+# Copyright (c) kuutorvaja.xen contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
 # The bad-input suite (tests/integration/bad_input.yml): 40+ bad inputs over
 # every module and role entry point, each refused with a message naming the
 # option, and the host unchanged (snapshots before, per group and after).

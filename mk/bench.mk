@@ -1,3 +1,5 @@
+# Copyright (c) kuutorvaja.xen contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Benchmarks on the running real-Xen lab (issue 6): five figures, each a ratio
 # of two timings taken in the same run (median of 3), printed as a table and
 # written to docs/benchmarks.md. No timing is asserted anywhere.

@@ -1,3 +1,5 @@
+# Copyright (c) kuutorvaja.xen contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
 # The fault suite (tests/integration/faults.yml) on the running lab: a build
 # killed midway, a guest that ignores shutdown, a full disk during a build,
 # the toolstack or xenstored missing, secrets kept out of argv, logs and

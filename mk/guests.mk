@@ -1,3 +1,5 @@
+# Copyright (c) kuutorvaja.xen contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Guest modules and the xen_guests role.
 #   make guests-local   real loop mounts, sparse grow, e2fsck/resize2fs on image files in a temp dir
 #                       (root, no hypervisor; a stub `xl list` says which guests "run")

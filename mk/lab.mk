@@ -1,3 +1,5 @@
+# Copyright (c) kuutorvaja.xen contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
 # The real-Xen lab: Xen 4.17 + a Debian bookworm dom0 booted in QEMU (lab/),
 # and the Molecule scenario `xen` that applies playbooks/site.yml to it.
 #   make lab         boot the lab (building its image on first use) and converge site.yml; leaves it running
@@ -8,8 +10,16 @@
 MOLECULE_LAB = PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/molecule
 
 .PHONY: lab lab-ssh lab-down lab-test lab-image
+# lab/up.sh runs on its own first so that its stages (image, guest tarball,
+# boot) and their times show as they happen; Molecule's create step reuses
+# the lab it booted.
 lab: deps venv
-	$(MOLECULE_LAB) converge -s xen
+	@start=$$(date +%s); \
+	echo "== make lab: boot the lab (lab/up.sh; its serial console log is .cache/xenlab/console.log)"; \
+	lab/up.sh --reuse > /dev/null && \
+	echo "== make lab: converge site.yml in it (molecule converge -s xen), $$(( $$(date +%s) - start ))s so far" && \
+	$(MOLECULE_LAB) converge -s xen && \
+	echo "== make lab: done in $$(( $$(date +%s) - start ))s"
 	@echo "== xl list in the lab dom0:"
 	@lab/ssh.sh xl list
 	@echo "== the lab is running: 'make lab-ssh' (or lab/ssh.sh CMD) to get in, 'make lab-down' to stop it;"

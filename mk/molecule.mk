@@ -1,3 +1,5 @@
+# Copyright (c) kuutorvaja.xen contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Fast Molecule scenarios for the dom0 roles, in podman containers built
 # locally (no registry, no hypervisor).
 #   make molecule          both scenarios: default (bookworm, real packages) and legacy (Etch files)

@@ -9,7 +9,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: xen_dom0_files
 short_description: Write a batch of dom0 configuration files and keys in one module run
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Compares every listed directory and file with the host in one module run
     and writes only what differs. The dom0 roles use it so that a run with

@@ -86,7 +86,7 @@ seealso:
 """
 
 EXAMPLES = r"""
-- name: Start the seed's guest from /etc/xen/xen.loomaaed.tartu.ee.cfg and start it at boot
+- name: Start the guide's guest from /etc/xen/xen.loomaaed.tartu.ee.cfg and start it at boot
   kuutorvaja.xen.xen_domain:
     name: xen.loomaaed.tartu.ee
     state: running

@@ -62,7 +62,7 @@ EXAMPLES = r"""
       - xen.hypervisor.version is version('4.2', '>=')
       - "'dom0_mem=' in xen.hypervisor.xen_commandline"
 
-- name: Show the hypervisor's boot messages (the seed's xm dmesg)
+- name: Show the hypervisor's boot messages (the guide's xm dmesg)
   kuutorvaja.xen.xen_info:
     xen_dmesg: true
   register: xen_boot

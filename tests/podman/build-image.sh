@@ -1,4 +1,6 @@
 #!/bin/sh
+# Copyright (c) kuutorvaja.xen contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Build the local base image for the Molecule scenarios with debootstrap.
 # No container registry is reachable, so the image is made from a minimal
 # Debian tree and imported. Skipped when the image already exists.

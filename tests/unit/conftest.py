@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) kuutorvaja.xen contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Shared pytest setup: make the collection importable and stub commands as data.
 
 Plain ``pytest tests/unit`` from the repository root needs
@@ -12,10 +13,12 @@ the collection is already on the path and nothing is changed.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
 import types
+from unittest import mock
 
 import pytest
 
@@ -48,6 +51,18 @@ from ansible_collections.kuutorvaja.xen.tests.unit.conftest_helpers import (  # 
     FIXTURES,
     fixture_text,
 )
+
+
+try:
+    from ansible.module_utils.testing import patch_module_args  # ansible-core 2.19+
+except ImportError:  # ansible-core 2.17 and 2.18 read the arguments from basic._ANSIBLE_ARGS
+
+    @contextlib.contextmanager
+    def patch_module_args(args=None):
+        """Give the next ``AnsibleModule`` these arguments (2.19's helper, for older ansible-core)."""
+        serialized = json.dumps({"ANSIBLE_MODULE_ARGS": dict(args or {})}).encode("utf-8")
+        with mock.patch.object(basic, "_ANSIBLE_ARGS", serialized):
+            yield
 
 
 class ExitJson(Exception):
@@ -119,8 +134,6 @@ def module_harness(monkeypatch):
     The result carries ``failed`` for fail_json; ``result["_script"]`` is the
     :class:`CommandScript` and ``result["_clock"]`` the :class:`FakeClock`.
     """
-    from ansible.module_utils.testing import patch_module_args
-
     def exit_json(self, **kwargs):
         kwargs.setdefault("changed", False)
         raise ExitJson(kwargs)

@@ -1,3 +1,5 @@
+# Copyright (c) kuutorvaja.xen contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Verify the current-profile dom0 files and the live bridge from outside."""
 
 import pytest

@@ -1,3 +1,5 @@
+# Copyright (c) kuutorvaja.xen contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Verify the legacy (Etch) profile's files against the seed, from outside."""
 
 from pathlib import Path

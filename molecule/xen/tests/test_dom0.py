@@ -1,3 +1,5 @@
+# Copyright (c) kuutorvaja.xen contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Verify, from outside, the dom0 that site.yml converged in the real-Xen lab.
 
 The expected values are the scenario's group_vars (molecule.yml): change

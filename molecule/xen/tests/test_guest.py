@@ -1,3 +1,5 @@
+# Copyright (c) kuutorvaja.xen contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Verify, from outside, the guest that the xen_guests role made in the lab.
 
 The expected values are the scenario's xen_guests_* group_vars (molecule.yml).

@@ -1,3 +1,5 @@
+# Copyright (c) kuutorvaja.xen contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Golden tests: the dom0 roles, run for real on localhost into a temp dir,
 must reproduce the seed's files (tests/unit/roles/golden/, from DIGEST.md).
 

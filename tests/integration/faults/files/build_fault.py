@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) kuutorvaja.xen contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Strike a guest build midway: kill the xen_image module's process tree, or reboot the dom0.
 
 Usage: build_fault.py MODE NAME DISK TIMEOUT [JID]

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) kuutorvaja.xen contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Print, as JSON, what a fault must not leave behind or change on the dom0.
 
 Usage: host_state.py [--ignore REGEX] [--procs REGEX] DIR...

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) kuutorvaja.xen contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Sample every process's argv and environment (what ``ps`` shows) until told to stop.
 
 Usage: ps_sample.py OUT STOPFILE MAX_SECONDS

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Copyright (c) kuutorvaja.xen contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 #
 # A Python interpreter for one Ansible task that runs as if xl were not
 # installed. Used as ansible_python_interpreter: in a private mount

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) kuutorvaja.xen contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """set_keys(): keys set in a package's conffile, every other line kept byte for byte.
 
 Each case is ``(text, settings, syntax, expected)``; settings are ``(key, value)`` pairs.

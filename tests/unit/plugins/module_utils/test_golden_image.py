@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) kuutorvaja.xen contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The golden-image fast path: what it writes, what it refuses, how a failure rolls back.
 
 The copy itself (cp, resize2fs, mkswap, loop mounts) ran on the real-Xen lab

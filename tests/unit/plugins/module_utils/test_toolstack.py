@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) kuutorvaja.xen contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Parsers and the Toolstack class against recorded xl output (Xen 4.17) and xm formats (Xen 3.x, built from docs)."""
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) kuutorvaja.xen contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Render/parse of Xen guest configs, round-tripped with the seed's two configs (DIGEST.md sections 4 and 9).
 
 "Equals the seed" means, precisely:

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) kuutorvaja.xen contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """kuutorvaja.xen.xen_dom0_files through main(): writes, idempotence, check and diff mode, refusals.
 
 The module runs no commands (``calls`` is ``[]``); every path lives under tmp_path and
