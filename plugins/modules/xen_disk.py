@@ -28,6 +28,7 @@ author:
 extends_documentation_fragment:
   - kuutorvaja.xen.toolstack
   - kuutorvaja.xen.attributes
+  - kuutorvaja.xen.attributes.platform
 attributes:
   check_mode:
     support: full
@@ -58,6 +59,10 @@ requirements:
   - e2fsprogs (C(e2fsck), C(resize2fs)) on the dom0 to grow an ext filesystem; the filesystem's size is
     read from its superblock, without C(dumpe2fs).
   - C(losetup) on the dom0.
+seealso:
+  - module: kuutorvaja.xen.xen_guest
+  - module: kuutorvaja.xen.xen_image
+  - module: kuutorvaja.xen.xen_guest_files
 """
 
 EXAMPLES = r"""
@@ -80,38 +85,47 @@ path:
   description: The image.
   returned: always
   type: str
+  sample: /srv/xen/domains/web1/disk.img
 size_before:
   description: File size in bytes before the run.
   returned: always
   type: int
+  sample: 4294967296
 size:
   description: Target file size in bytes.
   returned: always
   type: int
+  sample: 8589934592
 layout:
   description: What the image holds - C(filesystem), C(partitioned) or C(unknown).
   returned: always
   type: str
+  sample: filesystem
 filesystem:
   description: Filesystem family found (C(ext), C(xfs), C(btrfs), C(swap)) or null.
   returned: always
   type: str
+  sample: ext
 fs_size_before:
   description: Filesystem size in bytes before the run (ext only, with O(resize_fs)).
   returned: always
   type: int
+  sample: 4294967296
 fs_size:
   description: Filesystem size in bytes after the run (ext only, with O(resize_fs); not in check mode).
   returned: when the filesystem was read
   type: int
+  sample: 8589934592
 grown:
   description: Whether the file was (or would be) extended.
   returned: always
   type: bool
+  sample: true
 fs_resized:
   description: Whether the filesystem was (or would be) checked and resized.
   returned: always
   type: bool
+  sample: true
 
 """
 

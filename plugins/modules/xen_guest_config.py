@@ -27,6 +27,7 @@ author:
 extends_documentation_fragment:
   - kuutorvaja.xen.toolstack
   - kuutorvaja.xen.attributes
+  - kuutorvaja.xen.attributes.platform
 attributes:
   check_mode:
     support: full
@@ -141,6 +142,10 @@ options:
   settings:
     description: Further C(key = value) settings (strings, integers, lists of those).
     type: dict
+seealso:
+  - module: kuutorvaja.xen.xen_guest
+  - module: kuutorvaja.xen.xen_domain
+  - module: kuutorvaja.xen.xen_image
 """
 
 EXAMPLES = r"""
@@ -198,18 +203,22 @@ settings:
   description: The settings written (or to be written), as Xen reads them.
   returned: state=present
   type: dict
+  sample: {"name": "web1", "bootloader": "pygrub", "memory": "512", "vcpus": "1", "disk": ["file:/srv/xen/domains/web1/disk.img,xvda2,w"]}
 running:
   description: Whether the guest was running.
   returned: state=present
   type: bool
+  sample: false
 restart_required:
   description: The config changed while the guest runs; restart it to apply.
   returned: state=present
   type: bool
+  sample: false
 autostart:
   description: Whether C(/etc/xen/auto/NAME.cfg) is a symlink to this config (so the role needs no further read).
   returned: always
   type: bool
+  sample: true
 
 """
 

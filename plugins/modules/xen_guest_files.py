@@ -30,6 +30,7 @@ author:
 extends_documentation_fragment:
   - kuutorvaja.xen.toolstack
   - kuutorvaja.xen.attributes
+  - kuutorvaja.xen.attributes.platform
 attributes:
   check_mode:
     support: full
@@ -96,6 +97,10 @@ options:
         type: str
 requirements:
   - C(losetup), C(mount) and C(umount) on the dom0 (run as root).
+seealso:
+  - module: kuutorvaja.xen.xen_guest
+  - module: kuutorvaja.xen.xen_image
+  - module: kuutorvaja.xen.xen_disk
 """
 
 EXAMPLES = r"""
@@ -132,6 +137,7 @@ results:
   returned: always
   type: list
   elements: dict
+  sample: [{"action": "move", "path": "/lib/tls", "dest": "/lib/tls.disabled", "state": "moved", "changed": true}]
 files:
   description: Content of each C(read) operation, by guest path (null when missing).
   returned: always
@@ -142,14 +148,17 @@ persistent_net:
   returned: always
   type: list
   elements: dict
+  sample: [{"mac": "00:16:3e:2c:7e:ef", "name": "eth0", "file": "/etc/udev/rules.d/z25_persistent-net.rules"}]
 layout:
   description: C(filesystem) or C(partitioned).
   returned: always
   type: str
+  sample: filesystem
 partition:
   description: The partition mounted (partitioned images).
   returned: always
   type: int
+  sample: null
 """
 
 from ansible.module_utils.basic import AnsibleModule

@@ -45,6 +45,7 @@ author:
 extends_documentation_fragment:
   - kuutorvaja.xen.toolstack
   - kuutorvaja.xen.attributes
+  - kuutorvaja.xen.attributes.platform
 attributes:
   check_mode:
     support: full
@@ -300,10 +301,12 @@ rebuilt:
   description: True when an existing or partial guest was (or in check mode would be) rebuilt.
   returned: state=present
   type: bool
+  sample: false
 status:
   description: What was found before acting - C(present), C(absent), C(partial) or C(interrupted).
   returned: state=present
   type: str
+  sample: absent
 command:
   description:
     - The xen-create-image argv that ran (or would run; in a private mount namespace). Holds no secret.
@@ -311,17 +314,20 @@ command:
   returned: when a build ran or would run
   type: list
   elements: str
+  sample: ["xen-create-image", "--hostname=web1", "--dist=bookworm", "--install-method=debootstrap", "--dir=/srv/xen", "--size=4096M", "--memory=512M", "--vcpus=1", "--swap=128M", "--fs=ext4", "--image=sparse", "--dhcp", "--mac=00:16:3e:2c:7e:ef", "--pygrub", "--output=/etc/xen", "--extension=.cfg", "--nopasswd", "--genpass=0", "--noboot", "--nohosts", "--noaccounts", "--nokeep", "--verbose"]
 summary:
   description:
     - xen-tools' "Installation Summary" (hostname, distribution, mac, ip, ssh_fingerprints); never the password.
     - With O(install_method=image), the same keys for the copy (the fingerprints of its new SSH host keys).
   returned: when a build ran
   type: dict
+  sample: {"hostname": "web1", "distribution": "bookworm", "mac": "00:16:3e:2c:7e:ef", "ip": "dynamic", "ssh_fingerprints": {"root@web1": "SHA256:..."}}
 removed:
   description: Paths removed (or to be removed in check mode).
   returned: state=absent
   type: list
   elements: str
+  sample: ["/etc/xen/auto/web1.cfg", "/etc/xen/web1.cfg", "/srv/xen/domains/web1/disk.img", "/srv/xen/domains/web1/swap.img", "/srv/xen/domains/web1"]
 
 """
 

@@ -4,7 +4,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """kuutorvaja.xen.xen_guest_files through main(): refusals before anything is mounted.
 
-The attach/mount/always-unmount sequence is tested in module_utils/test_guest_fs.py;
+The attach/mount/always-unmount sequence is tested in module_utils/test_xen_guest_files_backend.py;
 real loop mounts are proven by tests/integration/offline_local.yml.
 """
 
