@@ -22,15 +22,18 @@ from collections.abc import Mapping
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.parsing.convert_bool import boolean
 
+# ansible-core before 2.19 templates a variable's value again when it holds
+# '{{' or '{%': a plan is marked unsafe so that rendered text (a user's
+# interfaces_extra, say) stays as written. Later releases never do that.
 try:
     from ansible.utils.unsafe_proxy import wrap_var
-except ImportError:  # pragma: no cover - later ansible-core never templates a filter's result again
+except ImportError:  # pragma: no cover
     def wrap_var(value):
         """Return the value unchanged."""
         return value
 
 # Xen's size suffixes (parse_size_and_unit in xen/common/lib.c); no suffix is KiB.
-_XEN_SIZE_RE = re.compile(r"^([0-9]+)([bBkKmMgGtT]?)$")
+_XEN_SIZE_RE = re.compile(r"([0-9]+)([bBkKmMgGtT]?)")
 _XEN_SIZE_SHIFT = {"B": 0, "K": 10, "M": 20, "G": 30, "T": 40}
 _MIB = 1 << 20
 
@@ -56,7 +59,7 @@ def xen_size_mib(value, default=_Unset):
     or gives ``default`` when one is given.
     """
     text = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
-    match = _XEN_SIZE_RE.match(text) if isinstance(text, str) else None
+    match = _XEN_SIZE_RE.fullmatch(text) if isinstance(text, str) else None
     if not match:
         if default is not _Unset:
             return default
