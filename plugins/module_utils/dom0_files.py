@@ -87,6 +87,7 @@ class Dom0Files:
         self.module = module
         self.check_mode = module.check_mode
         self.changed_paths = []
+        self.staged_paths = []
         self.wanted = {}  # path -> Attrs, filled by validate()
         self.diffs = []
 
@@ -97,7 +98,8 @@ class Dom0Files:
             self.ensure_directory(spec)
         for spec in files:
             self.ensure_file(spec)
-        result = {"changed": bool(self.changed_paths), "changed_paths": self.changed_paths}
+        result = {"changed": bool(self.changed_paths), "changed_paths": self.changed_paths,
+                  "staged_paths": self.staged_paths}
         if self.module._diff:
             result["diff"] = self.diffs
         return result
@@ -113,6 +115,14 @@ class Dom0Files:
             if path in seen:
                 raise Dom0FilesError("%s: path '%s' is given twice" % (kind, path))
             seen.add(path)
+            if spec.get("stage") is not None:
+                stage = spec["stage"]
+                if not os.path.isabs(stage) or ".." in stage.split("/"):
+                    raise Dom0FilesError("files: '%s': stage '%s' must be absolute, without '..'" % (path, stage))
+                stage = spec["stage"] = os.path.normpath(stage)
+                if stage in seen:
+                    raise Dom0FilesError("files: '%s': stage '%s' is given twice" % (path, stage))
+                seen.add(stage)
             if kind == "files" and (spec.get("content") is None) == (spec.get("settings") is None):
                 raise Dom0FilesError("files: '%s' needs exactly one of content (the whole file) or settings (keys in it)" % path)
             for item in spec.get("settings") or []:
@@ -176,7 +186,8 @@ class Dom0Files:
         """A regular file with the wanted content (or keys) and attributes.
 
         A symlink is followed: its target is the file compared and written
-        (as lineinfile does), so the link itself stays.
+        (as lineinfile does), so the link itself stays. With ``stage``, a file
+        that differs is written there instead, for the caller to swap in.
         """
         path, wanted = os.path.realpath(spec["path"]), self.wanted[spec["path"]]
         current = self.current_attrs(path)
@@ -192,6 +203,11 @@ class Dom0Files:
         else:
             new = spec["content"]
         if old == new and current == wanted:
+            if spec.get("stage") is not None:
+                self.drop_stale_stage(spec["stage"])
+            return
+        if spec.get("stage") is not None:
+            self.stage(spec, path, current, wanted, old, new)
             return
         # Reported under the name the caller gave, which it looks for in changed_paths.
         self.note_change(spec["path"], "%s %s" % (path, current.describe()) if current else "(absent)",
@@ -205,6 +221,30 @@ class Dom0Files:
             self.write(path, new, wanted)
         else:
             self.set_attrs(path, wanted)
+
+    def stage(self, spec, path, current, wanted, old, new):
+        """Write the new version of a differing file to its stage path; the file itself is not touched."""
+        stage = spec["stage"]
+        if os.path.lexists(stage) and not os.path.isfile(stage):
+            raise Dom0FilesError("files: '%s': stage '%s' exists and is not a regular file" % (spec["path"], stage))
+        self.staged_paths.append(spec["path"])
+        self.note_change(stage, "%s %s" % (path, current.describe()) if current else "(absent)",
+                         "%s %s, staged at %s" % (path, wanted.describe(), stage), old or "", new)
+        if self.check_mode:
+            return
+        if not os.path.isdir(os.path.dirname(stage)):
+            os.makedirs(os.path.dirname(stage))
+        self.write(stage, new, wanted)
+
+    def drop_stale_stage(self, stage):
+        """Remove a copy staged by an earlier run that was not swapped in: the file matches now."""
+        if not os.path.lexists(stage):
+            return
+        if not os.path.isfile(stage) or os.path.islink(stage):
+            raise Dom0FilesError("files: stage '%s' exists and is not a regular file" % stage)
+        self.note_change(stage, "%s (staged earlier)" % stage, "(absent)", "", "")
+        if not self.check_mode:
+            os.remove(stage)
 
     def write(self, path, text, wanted):
         """Write atomically with the wanted attributes."""

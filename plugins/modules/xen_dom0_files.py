@@ -92,6 +92,14 @@ options:
             description: The value, written as given (quoted by V(xl) syntax).
             type: str
             required: true
+      stage:
+        description:
+          - Absolute path. When the file differs from what it should be (content, owner, group or
+            mode), its new version is written here instead, O(files[].path) is left as it is, and
+            the path is listed in RV(staged_paths), for the caller to put in place itself (for
+            example behind a rollback timer). When the file matches, a copy an earlier run left
+            here is removed, so a staging area holds only what this run staged.
+        type: str
       syntax:
         description:
           - How O(files[].settings) are written - V(shell) C(KEY=value) (C(/etc/default/*)), V(xl)
@@ -129,6 +137,17 @@ EXAMPLES = r"""
         content: "{{ lookup('ansible.builtin.template', 'grub-xen.cfg.j2') }}"
   notify: Update GRUB
 
+- name: Stage a changed bridge file instead of writing it, for a guarded swap
+  kuutorvaja.xen.xen_dom0_files:
+    directories:
+      - path: /var/lib/kuutorvaja-xen/network/next/interfaces.d
+    files:
+      - path: /etc/network/interfaces.d/xenbr0
+        content: "{{ bridge_stanza }}"
+        stage: /var/lib/kuutorvaja-xen/network/next/interfaces.d/xenbr0
+  register: network_files
+  # network_files.staged_paths lists /etc/network/interfaces.d/xenbr0 when it differed.
+
 - name: Ask what would change, without writing (a plan)
   kuutorvaja.xen.xen_dom0_files:
     files:
@@ -142,11 +161,19 @@ EXAMPLES = r"""
 
 RETURN = r"""
 changed_paths:
-  description: The directories and files that were written or corrected (in check mode - would be).
+  description:
+    - The directories and files that were written or corrected (in check mode - would be).
+    - A staged file is listed under its O(files[].stage) path.
   returned: always
   type: list
   elements: str
   sample: ["/etc/default/grub.d/zz-kuutorvaja-xen.cfg"]
+staged_paths:
+  description: The O(files[].path) of the files whose new version was staged (in check mode - would be), for the caller to swap in.
+  returned: always
+  type: list
+  elements: str
+  sample: ["/etc/network/interfaces.d/xenbr0"]
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -161,6 +188,7 @@ ARGUMENT_SPEC = dict(
     files=dict(type="list", elements="dict", default=[], options=dict(
         path=dict(type="str", required=True),
         content=dict(type="str"),
+        stage=dict(type="str"),
         settings=dict(type="list", elements="dict", options=dict(
             key=dict(type="str", required=True, no_log=False), value=dict(type="str", required=True))),
         syntax=dict(type="str", choices=["shell", "xl"], default="shell"),

@@ -61,7 +61,7 @@ def test_xen_tools_conf(host):
 
 
 def test_bridge_files(host):
-    # The live swap (cp -a from the staging area) keeps the directories' modes.
+    # The live swap copies the staged files, not the staging directories' modes.
     assert host.file("/etc/network").mode == 0o755
     assert host.file("/etc/network/interfaces.d").mode == 0o755
     bridge = host.file("/etc/network/interfaces.d/xenbr0")
@@ -96,3 +96,11 @@ def test_rollback_timer_gone(host):
     # The snapshot the rollback restored from.
     snapshot = host.file("/var/lib/kuutorvaja-xen/network/previous/interfaces.d/xenbr0")
     assert "address 198.51.100.2/24" in snapshot.content_string
+
+
+def test_staging_area_consumed(host):
+    # The apply script took every staged file (even for the change side_effect
+    # broke on purpose), so the next run stages only what differs then.
+    staged = host.run("find /var/lib/kuutorvaja-xen/network/next -type f")
+    assert staged.rc == 0 and staged.stdout.strip() == ""
+    assert host.file("/var/lib/kuutorvaja-xen/network/next/interfaces.d").is_directory

@@ -24,8 +24,8 @@ GOLDEN = HERE / "golden"
 MANAGED = "#\n# Ansible managed\n#\n"
 
 
-def run_roles(render_dir, *var_files, extra=None):
-    """Run render.yml with the given variable files; return the process."""
+def run_roles(render_dir, *var_files, extra=None, playbook="render.yml"):
+    """Run render.yml (or another playbook here) with the given variable files; return the process."""
     env = dict(os.environ)
     env.setdefault(
         "ANSIBLE_COLLECTIONS_PATH", str(ROOT / ".cache" / "collections")
@@ -35,7 +35,7 @@ def run_roles(render_dir, *var_files, extra=None):
     argv = [
         str(Path(sys.executable).parent / "ansible-playbook"),
         "-i", "localhost,",
-        str(HERE / "render.yml"),
+        str(HERE / playbook),
         "-e", "@" + str(HERE / "paths.yml"),
         "-e", "render_dir=" + str(render_dir),
         "-e", "ansible_python_interpreter=" + sys.executable,
@@ -242,3 +242,17 @@ def test_legacy_nat_mode_uses_xen_scripts(tmp_path):
     assert "(network-script network-nat)" in lines
     assert "(vif-script vif-nat)" in lines
     assert not (tmp_path / "etc/xen/scripts").exists()
+
+
+def test_preflight_once_per_plan(tmp_path):
+    """site.yml's order checks each role once; run again with other variables, it is checked again."""
+    proc = run_roles(tmp_path, playbook="recheck.yml")
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    # The main entry points of the first play skip the preflight that already passed.
+    skipped = re.findall(
+        r"TASK \[kuutorvaja\.xen\.(xen_hypervisor|xen_network) : Load the release profile and check the host "
+        r"and the variables\] \*+\nskipping:", proc.stdout)
+    assert skipped == ["xen_hypervisor", "xen_network"], proc.stdout[-4000:]
+    # The reruns with bad values were refused (rescued) before writing anything.
+    assert recap(proc)["rescued"] == 2
+    assert recap(proc)["changed"] == 2

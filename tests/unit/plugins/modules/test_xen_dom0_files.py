@@ -396,3 +396,93 @@ def test_bad_setting_refused_before_anything_is_written(module_harness, tmp_path
                                   dict(afile(conf, settings=[setting]), syntax=syntax)])
     assert result["failed"] and str(conf) in result["msg"] and words in result["msg"]
     assert sorted(listing(tmp_path)) == ["c.conf"] and conf.read_text() == "# kept\n"
+
+
+# stage: a file that differs is written to its stage path for the caller to
+# swap in (the network role's guarded apply); the file itself is left alone.
+
+def test_differing_file_is_staged_not_written(module_harness, tmp_path):
+    live, stage = tmp_path / "etc" / "bridge", tmp_path / "next" / "bridge"
+    live.parent.mkdir()
+    live.write_text("old\n")
+    os.chmod(str(live), 0o644)
+    result = run(module_harness, [afile(live, content="new\n", stage=str(stage))], _ansible_diff=True)
+    assert result["changed"] is True
+    assert result["staged_paths"] == [str(live)]
+    assert result["changed_paths"] == [str(stage)]
+    assert live.read_text() == "old\n"
+    assert stage.read_text() == "new\n" and mode_of(stage) == 0o644
+    (diff,) = result["diff"]
+    assert diff["before"] == "old\n" and diff["after"] == "new\n"
+    assert "staged at %s" % stage in diff["after_header"]
+
+
+def test_missing_file_is_staged(module_harness, tmp_path):
+    live, stage = tmp_path / "etc" / "interfaces", tmp_path / "next" / "interfaces"
+    result = run(module_harness, [afile(live, content="x\n", stage=str(stage), mode="0600")])
+    assert result["staged_paths"] == [str(live)]
+    assert not live.exists() and stage.read_text() == "x\n" and mode_of(stage) == 0o600
+
+
+def test_mode_only_difference_is_staged(module_harness, tmp_path):
+    live, stage = tmp_path / "bridge", tmp_path / "staged"
+    live.write_text("keep\n")
+    os.chmod(str(live), 0o666)
+    result = run(module_harness, [afile(live, content="keep\n", stage=str(stage))])
+    assert result["staged_paths"] == [str(live)]
+    assert mode_of(live) == 0o666 and mode_of(stage) == 0o644
+
+
+def test_matching_file_stages_nothing_and_drops_a_stale_copy(module_harness, tmp_path):
+    live, stage = tmp_path / "bridge", tmp_path / "staged"
+    live.write_text("same\n")
+    os.chmod(str(live), 0o644)
+    spec = afile(live, content="same\n", stage=str(stage))
+    clean = run(module_harness, [spec])
+    assert clean["changed"] is False and clean["staged_paths"] == [] and clean["changed_paths"] == []
+    # A copy an earlier run staged but never swapped in.
+    stage.write_text("stale\n")
+    check = run(module_harness, [spec], _ansible_check_mode=True)
+    assert check["changed_paths"] == [str(stage)] and check["staged_paths"] == [] and stage.exists()
+    dropped = run(module_harness, [spec])
+    assert dropped["changed_paths"] == [str(stage)] and dropped["staged_paths"] == []
+    assert not stage.exists() and live.read_text() == "same\n"
+    again = run(module_harness, [spec])
+    assert again["changed"] is False
+
+
+def test_check_mode_stages_nothing_but_reports(module_harness, tmp_path):
+    live, stage = tmp_path / "bridge", tmp_path / "next" / "bridge"
+    result = run(module_harness, [afile(live, content="x\n", stage=str(stage))], _ansible_check_mode=True)
+    assert result["changed"] and result["staged_paths"] == [str(live)] and result["changed_paths"] == [str(stage)]
+    assert listing(tmp_path) == []
+
+
+def test_staged_and_plain_files_in_one_batch(module_harness, tmp_path):
+    live, stage, plain = tmp_path / "bridge", tmp_path / "next" / "bridge", tmp_path / "xl.conf"
+    result = run(module_harness, [afile(live, content="b\n", stage=str(stage)),
+                                  afile(plain, settings=[{"key": "autoballoon", "value": "off"}])],
+                 directories=[adir(tmp_path / "next")])
+    assert result["changed_paths"] == [str(tmp_path / "next"), str(stage), str(plain)]
+    assert result["staged_paths"] == [str(live)]
+    assert plain.read_text() == "autoballoon=off\n" and not live.exists()
+
+
+@pytest.mark.parametrize("stage, words", [
+    ("relative/bridge", "must be absolute"),
+    ("{tmp}/next/../bridge", "must be absolute, without '..'"),
+    ("{tmp}/other", "is given twice"),
+    ("{tmp}/bridge", "is given twice"),
+], ids=["relative", "dotdot", "another-path", "own-path"])
+def test_bad_stage_refused_before_anything_is_written(module_harness, tmp_path, stage, words):
+    result = run(module_harness, [afile(tmp_path / "other", content="o\n"),
+                                  afile(tmp_path / "bridge", content="b\n", stage=stage.format(tmp=tmp_path))])
+    assert result["failed"] and words in result["msg"]
+    assert listing(tmp_path) == []
+
+
+def test_stage_that_is_a_directory_is_refused(module_harness, tmp_path):
+    (tmp_path / "next").mkdir()
+    result = run(module_harness, [afile(tmp_path / "bridge", content="b\n", stage=str(tmp_path / "next"))])
+    assert result["failed"] and "is not a regular file" in result["msg"]
+    assert listing(tmp_path) == ["next"]

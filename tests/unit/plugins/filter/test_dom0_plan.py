@@ -1,0 +1,82 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) kuutorvaja.xen contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The dom0 roles' plan filters, driven by the cases in test_dom0_plan.yaml."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+
+import pytest
+import yaml
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.kuutorvaja.xen.plugins.filter.dom0_plan import FilterModule
+
+FILTERS = FilterModule().filters()
+
+with open(os.path.join(os.path.dirname(__file__), "test_dom0_plan.yaml")) as _handle:
+    DATA = yaml.safe_load(_handle)
+
+
+@pytest.mark.parametrize("value, mib", DATA["xen_size_mib"], ids=[repr(c[0]) for c in DATA["xen_size_mib"]])
+def test_xen_size_mib(value, mib):
+    assert FILTERS["xen_size_mib"](value) == mib
+
+
+@pytest.mark.parametrize("value", DATA["xen_size_mib_bad"], ids=[repr(v) for v in DATA["xen_size_mib_bad"]])
+def test_xen_size_mib_refuses(value):
+    with pytest.raises(AnsibleFilterError, match="is not a Xen size"):
+        FILTERS["xen_size_mib"](value)
+    # With a default, the default instead (the role's preflight then refuses 0 MiB).
+    assert FILTERS["xen_size_mib"](value, default=0) == 0
+
+
+def _cases(name):
+    return [(name, case_id, case) for case_id, case in DATA[name]["cases"].items()]
+
+
+def _settings(name, case):
+    settings = copy.deepcopy(DATA[name]["base"][case["base"]])
+    settings.update(copy.deepcopy(case.get("settings", {})))
+    settings["profile"].update(copy.deepcopy(case.get("profile", {})))
+    for key in case.get("drop_profile", []):
+        del settings["profile"][key]
+    return settings
+
+
+CASES = _cases("xen_hypervisor_plan") + _cases("xen_network_plan")
+
+
+@pytest.mark.parametrize("name, case_id, case", CASES, ids=["%s-%s" % (c[0], c[1]) for c in CASES])
+def test_plan(name, case_id, case):
+    settings = _settings(name, case)
+    if "error" in case:
+        with pytest.raises(AnsibleFilterError) as caught:
+            FILTERS[name](settings)
+        assert case["error"] in str(caught.value)
+        return
+    plan = FILTERS[name](settings)
+    for key, wanted in case["expect"].items():
+        if key == "files_by_path":
+            by_path = {f["path"]: f for f in plan["files"]}
+            for entry in wanted:
+                assert by_path.get(entry["path"]) == entry, entry["path"]
+        else:
+            assert plan[key] == wanted, key
+
+
+@pytest.mark.parametrize("name, case_id, case", [c for c in CASES if "error" not in c[2]],
+                         ids=["%s-%s" % (c[0], c[1]) for c in CASES if "error" not in c[2]])
+def test_plan_is_plain_data(name, case_id, case):
+    """The same input gives the same plan, and it survives JSON: a role compares plans to skip its checks."""
+    first, second = FILTERS[name](_settings(name, case)), FILTERS[name](_settings(name, case))
+    assert first == second
+    assert json.loads(json.dumps(first)) == first
+
+
+def test_settings_must_be_a_mapping():
+    with pytest.raises(AnsibleFilterError, match="the role's settings mapping"):
+        FILTERS["xen_network_plan"]("bridge")
