@@ -22,12 +22,14 @@ from dataclasses import dataclass
 
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.file_write import write_atomically
 
-# How a key is written in each syntax. Both find a key's active line and a
-# commented-out example of it (the package's documentation, which we keep and
-# insert after) alike.
-LINE_FORMATS = {"shell": "{key}={value}", "xl": '{key}="{value}"'}
-ACTIVE_LINE = r"^{key}\s*="
-EXAMPLE_LINE = r"^#\s*{key}\s*="
+# How a key is written in each syntax, how its active line and a
+# commented-out example of it look, and whether a missing key takes the
+# example's place (xend-config.sxp, as the guide edits it) or goes after it
+# (the package's documentation of a shell or xl key, which we keep).
+LINE_FORMATS = {"shell": "{key}={value}", "xl": '{key}="{value}"', "sxp": "({key} {value})"}
+ACTIVE_LINES = {"shell": r"^{key}\s*=", "xl": r"^{key}\s*=", "sxp": r"^\({key}\s"}
+EXAMPLE_LINES = {"shell": r"^#\s*{key}\s*=", "xl": r"^#\s*{key}\s*=", "sxp": r"^#\s*\({key}\s"}
+REPLACES_EXAMPLE = {"shell": False, "xl": False, "sxp": True}
 
 
 class Dom0FilesError(Exception):
@@ -59,20 +61,24 @@ def set_keys(text, settings, syntax):
     """Return ``text`` with each ``settings`` key set, the rest of the file kept.
 
     The last active line of a key is replaced (the one the reader obeys); a
-    missing key goes after the last commented-out example of it, else at the end.
+    missing key goes after the last commented-out example of it (in place of
+    it for ``sxp``), else at the end.
     """
     line_format = LINE_FORMATS[syntax]
     lines = text.splitlines(True)
     for item in settings:
         key = re.escape(item["key"])
         line = line_format.format(key=item["key"], value=item["value"]) + "\n"
-        active = re.compile(ACTIVE_LINE.format(key=key))
-        commented = re.compile(EXAMPLE_LINE.format(key=key))
+        active = re.compile(ACTIVE_LINES[syntax].format(key=key))
+        commented = re.compile(EXAMPLE_LINES[syntax].format(key=key))
         hits = [i for i, old in enumerate(lines) if active.match(old)]
         if hits:
             lines[hits[-1]] = line
             continue
         examples = [i for i, old in enumerate(lines) if commented.match(old)]
+        if examples and REPLACES_EXAMPLE[syntax]:
+            lines[examples[-1]] = line
+            continue
         where = examples[-1] + 1 if examples else len(lines)
         if where > 0 and not lines[where - 1].endswith("\n"):
             lines[where - 1] += "\n"
@@ -131,11 +137,15 @@ class Dom0Files:
 
     @staticmethod
     def validate_setting(path, item, syntax):
-        """A key is a plain name; a value is one line (and, quoted by xl syntax, holds no quote)."""
-        if not re.match(r"^[A-Za-z_][A-Za-z0-9_.]*$", item["key"]):
-            raise Dom0FilesError("files: '%s': key '%s' must be a name of letters, digits, '_' and '.'" % (path, item["key"]))
+        """A key is a plain name (xend's may hold '-'); a value is one line (and, quoted by xl syntax, holds no quote)."""
+        key_re = r"[A-Za-z_][A-Za-z0-9_.-]*" if syntax == "sxp" else r"[A-Za-z_][A-Za-z0-9_.]*"
+        if not re.fullmatch(key_re, item["key"]):
+            raise Dom0FilesError("files: '%s': key '%s' must be a name of letters, digits, '_' and '.'%s"
+                                 % (path, item["key"], " (and '-')" if syntax == "sxp" else ""))
         if "\n" in item["value"] or "\r" in item["value"]:
             raise Dom0FilesError("files: '%s': the value of %s must be one line" % (path, item["key"]))
+        if syntax == "sxp" and re.search(r"[()]", item["value"]):
+            raise Dom0FilesError("files: '%s': the value of %s must not hold '(' or ')' (sxp syntax)" % (path, item["key"]))
         if syntax == "xl" and '"' in item["value"]:
             raise Dom0FilesError("files: '%s': the value of %s must not hold '\"' (xl syntax quotes it)" % (path, item["key"]))
 

@@ -51,7 +51,7 @@ CONFIG_ARGUMENT_SPEC = dict(
     device_model=dict(type="str", default="/usr/lib/xen/bin/qemu-dm"),
     boot=dict(type="str", default="c"),
     vnc=dict(type="bool", default=True),
-    vnclisten=dict(type="str", default="127.0.0.1"),
+    vnclisten=dict(type="str"),
     pae=dict(type="bool", default=False),
     on_poweroff=dict(type="str"),
     on_reboot=dict(type="str"),
@@ -177,7 +177,9 @@ def build_settings(params):
         settings["boot"] = boot_order
         if params.get("vnc", True):
             settings["vnc"] = 1
-            settings["vnclisten"] = params.get("vnclisten") or "127.0.0.1"
+            # Written only when asked: left out, xl listens on 127.0.0.1 and
+            # xend on its (vnc-listen) of xend-config.sxp, as in the guide.
+            settings["vnclisten"] = params.get("vnclisten") or None
         if params.get("pae"):
             settings["pae"] = 1
     for key in ("on_poweroff", "on_reboot", "on_crash"):

@@ -103,9 +103,12 @@ options:
       syntax:
         description:
           - How O(files[].settings) are written - V(shell) C(KEY=value) (C(/etc/default/*)), V(xl)
-            C(key="value") (C(xl.conf)).
+            C(key="value") (C(xl.conf)), V(sxp) C((key value)) (xend's C(xend-config.sxp)).
+          - A key missing from the file goes after its commented-out example (V(shell), V(xl): the
+            package's documentation is kept) or in place of it (V(sxp), as the guide edits
+            C(xend-config.sxp)), else at the end.
         type: str
-        choices: [shell, xl]
+        choices: [shell, xl, sxp]
         default: shell
       owner:
         description: Owner (user name).
@@ -191,7 +194,7 @@ ARGUMENT_SPEC = dict(
         stage=dict(type="str"),
         settings=dict(type="list", elements="dict", options=dict(
             key=dict(type="str", required=True, no_log=False), value=dict(type="str", required=True))),
-        syntax=dict(type="str", choices=["shell", "xl"], default="shell"),
+        syntax=dict(type="str", choices=["shell", "xl", "sxp"], default="shell"),
         mode=dict(type="raw", default="0644"), **ATTRS)),
 )
 

@@ -123,9 +123,13 @@ options:
     type: bool
     default: true
   vnclisten:
-    description: Address the VNC console listens on; reach it through an SSH tunnel.
+    description:
+      - Address the VNC console listens on; reach it through an SSH tunnel.
+      - Written only when given. Left out, C(xl) listens on C(127.0.0.1), and C(xend) (Xen 3.x) on the
+        C((vnc-listen)) of C(xend-config.sxp), which the C(kuutorvaja.xen.xen_hypervisor) role sets
+        (C(xen_hypervisor_vnc_listen), C(127.0.0.1) by default) - the guide's setup. A C(vnclisten) in the
+        guest config would override that on Xen 3.0.3.
     type: str
-    default: 127.0.0.1
   pae:
     description: Enable PAE for a 32-bit HVM guest that needs more memory.
     type: bool

@@ -314,7 +314,30 @@ command:
   returned: when a build ran or would run
   type: list
   elements: str
-  sample: ["xen-create-image", "--hostname=web1", "--dist=bookworm", "--install-method=debootstrap", "--dir=/srv/xen", "--size=4096M", "--memory=512M", "--vcpus=1", "--swap=128M", "--fs=ext4", "--image=sparse", "--dhcp", "--mac=00:16:3e:2c:7e:ef", "--pygrub", "--output=/etc/xen", "--extension=.cfg", "--nopasswd", "--genpass=0", "--noboot", "--nohosts", "--noaccounts", "--nokeep", "--verbose"]
+  sample:
+    - "xen-create-image"
+    - "--hostname=web1"
+    - "--dist=bookworm"
+    - "--install-method=debootstrap"
+    - "--dir=/srv/xen"
+    - "--size=4096M"
+    - "--memory=512M"
+    - "--vcpus=1"
+    - "--swap=128M"
+    - "--fs=ext4"
+    - "--image=sparse"
+    - "--dhcp"
+    - "--mac=00:16:3e:2c:7e:ef"
+    - "--pygrub"
+    - "--output=/etc/xen"
+    - "--extension=.cfg"
+    - "--nopasswd"
+    - "--genpass=0"
+    - "--noboot"
+    - "--nohosts"
+    - "--noaccounts"
+    - "--nokeep"
+    - "--verbose"
 summary:
   description:
     - xen-tools' "Installation Summary" (hostname, distribution, mac, ip, ssh_fingerprints); never the password.

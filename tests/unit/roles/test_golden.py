@@ -21,6 +21,8 @@ import pytest
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[2]
 GOLDEN = HERE / "golden"
+# Xen 3.0.3's stock xend-config.sxp, as far as the guide edits it.
+XEND_STOCK = HERE.parent / "fixtures" / "xen-3.0.3" / "xend-config.sxp.excerpt"
 MANAGED = "#\n# Ansible managed\n#\n"
 
 
@@ -82,8 +84,10 @@ def pairs(text):
 
 @pytest.fixture(scope="module")
 def seed_run(tmp_path_factory):
-    """The legacy profile with the seed's values, run twice."""
+    """The legacy profile with the guide's values, run twice over the stock xend-config.sxp."""
     render_dir = tmp_path_factory.mktemp("seed")
+    (render_dir / "etc" / "xen").mkdir(parents=True)
+    (render_dir / "etc" / "xen" / "xend-config.sxp").write_text(XEND_STOCK.read_text())
     first = run_roles(render_dir, GOLDEN / "seed-vars.yml")
     assert first.returncode == 0, first.stdout[-4000:] + first.stderr[-2000:]
     second = run_roles(render_dir, GOLDEN / "seed-vars.yml")
@@ -111,6 +115,20 @@ def test_xend_config_has_seed_settings(seed_run):
         assert lines.count(wanted) == 1, (wanted, lines)
     # The bridge mode's vif script goes with the network script.
     assert "(vif-script vif-bridge)" in lines
+
+
+def test_xend_config_edited_as_the_guide_does(seed_run):
+    """Each set line takes the place of the stock line or commented example; every other line stays."""
+    render_dir = seed_run[0]
+    stock = XEND_STOCK.read_text().splitlines()
+    lines = (render_dir / "etc/xen/xend-config.sxp").read_text().splitlines()
+    assert len(lines) == len(stock)
+    edited = {stock[i]: lines[i] for i in range(len(stock)) if stock[i] != lines[i]}
+    assert edited == {
+        "(dom0-cpus 0)": "(dom0-cpus 1)",
+        "#(vnc-listen '127.0.0.1')": "(vnc-listen '127.0.0.1')",
+        "(network-script network-bridge)": "(network-script kaks-silda.sh)",
+    }
 
 
 def test_xen_tools_conf_matches_seed(seed_run):

@@ -33,6 +33,7 @@ XENDOMAINS = (
 
 # A shortened /etc/xen/xl.conf as Debian ships it.
 XL_CONF = fixture_text("debian/xl.conf")
+XEND_CONFIG = fixture_text("xen-3.0.3/xend-config.sxp.excerpt")
 
 CASES = {
     "replace-active-key": (
@@ -167,6 +168,20 @@ CASES = {
         [("autoballoon", "off"), ("vif.default.bridge", "xenbr1")], "xl",
         XL_CONF.replace('#autoballoon="auto"\n', '#autoballoon="auto"\nautoballoon="off"\n')
         .replace('#vif.default.bridge="xenbr0"\n', '#vif.default.bridge="xenbr0"\nvif.default.bridge="xenbr1"\n'),
+    ),
+    "xend-config-as-the-guide-edits-it": (
+        XEND_CONFIG,
+        [("dom0-cpus", "1"), ("dom0-min-mem", "196"), ("vnc-listen", "'127.0.0.1'"),
+         ("network-script", "kaks-silda.sh"), ("vif-script", "vif-bridge")], "sxp",
+        # The set lines take the place of the active one, or of the commented example.
+        XEND_CONFIG.replace("(dom0-cpus 0)\n", "(dom0-cpus 1)\n")
+        .replace("#(vnc-listen '127.0.0.1')\n", "(vnc-listen '127.0.0.1')\n")
+        .replace("(network-script network-bridge)\n", "(network-script kaks-silda.sh)\n"),
+    ),
+    "sxp-missing-key-at-the-end": (
+        "(dom0-cpus 0)\n",
+        [("enable-dump", "yes")], "sxp",
+        "(dom0-cpus 0)\n(enable-dump yes)\n",
     ),
     "other-lines-kept-exactly": (
         "  indented = kept\t\n#\n\n\n# B\nexport A=1\nA =  spaced  \n\t# tabbed comment\n",
