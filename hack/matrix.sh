@@ -4,14 +4,15 @@
 # golden tests included), ansible-test sanity and the install check of the
 # tarball in .cache/build (hack/install-check.sh) on one ansible-core version.
 #   hack/matrix.sh VERSION PYTHON     e.g. hack/matrix.sh 2.17.0 3.11
-# The venv is cached in .cache/matrix/ansible-core-VERSION (PyPI only on first
-# use). PYTHON is the X.Y the venv runs on: python3.X.Y on PATH, or pyenv's.
+# The venv is cached outside the checkout, in $MATRIX_CACHE (default
+# ~/.cache/kuutorvaja-xen/matrix), so a fresh clone on the same machine (CI)
+# reuses it, as the lab reuses its image: PyPI only on first use. PYTHON is the X.Y the venv runs on: python3.X.Y on PATH, or pyenv's.
 # MATRIX_SANITY_ARGS passes more options to ansible-test sanity (e.g. --test pylint).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 version=${1:?usage: hack/matrix.sh ANSIBLE_CORE_VERSION PYTHON_X.Y}
 python_version=${2:?usage: hack/matrix.sh ANSIBLE_CORE_VERSION PYTHON_X.Y}
-venv=$top/.cache/matrix/ansible-core-$version
+venv=${MATRIX_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kuutorvaja-xen/matrix}/ansible-core-$version-py$python_version
 start=$(date +%s)
 
 # A python that really runs (a pyenv shim for a version not selected does not).

@@ -3,8 +3,8 @@
 # The ansible-core matrix: the unit tests (the roles' golden tests included),
 # ansible-test sanity and the install check (mk/release.mk) on the lowest
 # ansible-core meta/runtime.yml claims and on the newest one on PyPI, each in
-# its own venv cached under
-# .cache/matrix/ (hack/matrix.sh). The main venv (.venv) runs a third, the one
+# its own venv cached
+# outside the checkout (hack/matrix.sh, MATRIX_CACHE). The main venv (.venv) runs a third, the one
 # the `ansible` bundle in tests/requirements.txt pins.
 #   make matrix        both ends
 #   make matrix-low    ansible-core $(MATRIX_LOW) on Python $(MATRIX_LOW_PYTHON)
