@@ -104,7 +104,7 @@ options:
         description:
           - How O(files[].settings) are written - V(shell) C(KEY=value) (C(/etc/default/*)), V(xl)
             C(key="value") (C(xl.conf)), V(sxp) C((key value)) (xend's C(xend-config.sxp)).
-          - A key missing from the file goes after its commented-out example (V(shell), V(xl): the
+          - A key missing from the file goes after its commented-out example (V(shell), V(xl) - the
             package's documentation is kept) or in place of it (V(sxp), as the guide edits
             C(xend-config.sxp)), else at the end.
         type: str
