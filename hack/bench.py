@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # Copyright (c) kuutorvaja.xen contributors
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Benchmarks of kuutorvaja.xen on the running real-Xen lab (make bench; issue 6).
+"""Benchmarks of kuutorvaja.xen on the running real-Xen lab (make bench).
 
 Each figure is a ratio of two timings taken in this one run, each timing the
 median of BENCH_REPEAT (3) samples, the two sides interleaved so that the

@@ -1,6 +1,6 @@
 # Copyright (c) kuutorvaja.xen contributors
 # SPDX-License-Identifier: GPL-3.0-or-later
-# Benchmarks on the running real-Xen lab (issue 6): five figures, each a ratio
+# Benchmarks on the running real-Xen lab: five figures, each a ratio
 # of two timings taken in the same run (median of 3), printed as a table and
 # written to docs/benchmarks.md. No timing is asserted anywhere.
 #   make bench              figures 1-4 (about 45 minutes under TCG); needs `make lab` first

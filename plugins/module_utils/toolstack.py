@@ -668,7 +668,7 @@ class XlToolstack(Toolstack):
 
 
 class XmToolstack(Toolstack):
-    """``xm`` (xend), the toolstack of Xen 3.x and 4.0/4.1 as in the seed."""
+    """``xm`` (xend), the toolstack of Xen 3.x and 4.0/4.1 as in the guide."""
 
     name = "xm"
     list_long_argv = ("list", "--long")

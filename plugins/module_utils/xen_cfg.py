@@ -9,7 +9,7 @@ Private to the kuutorvaja.xen collection: no API promise to other code.
 The single implementation behind the ``kuutorvaja.xen.to_xen_cfg`` and
 ``from_xen_cfg`` filters and the modules:
 
-* :func:`render_xen_cfg` turns a dict into config text in the seed's style:
+* :func:`render_xen_cfg` turns a dict into config text in the guide's style:
   strings quoted, integers bare, lists as ``[ 'a', 'b' ]``.
 * :func:`parse_xen_cfg` reads such text back into a dict (strings stay
   strings, so ``memory = '1024'`` parses to ``'1024'``).
@@ -19,11 +19,11 @@ The single implementation behind the ``kuutorvaja.xen.to_xen_cfg`` and
 * :func:`normalise_guest_config` extracts what a running domain can be
   compared against: memory, vcpus, disks, vifs.
 
-"Equal to the seed" is defined in two steps (and tested so):
+"Equal to the guide" is defined in two steps (and tested so):
 
-1. semantic: ``parse_xen_cfg(seed) == parse_xen_cfg(render_xen_cfg(parse_xen_cfg(seed)))``;
-2. canonical: with the seed's key order and ``align=True`` the rendering is
-   byte-equal to a canonical file that differs from the seed only in
+1. semantic: ``parse_xen_cfg(guide) == parse_xen_cfg(render_xen_cfg(parse_xen_cfg(guide)))``;
+2. canonical: with the guide's key order and ``align=True`` the rendering is
+   byte-equal to a canonical file that differs from the guide only in
    whitespace outside strings and in the quote character.
 
 The syntax read is xl's (libxlu): strings in either quote with xl's
@@ -559,7 +559,7 @@ def xl_integer(value, key):
 def normalise_guest_config(settings):
     """What a running domain can be compared against: ``{memory_mib, vcpus, disks, nics}``.
 
-    ``memory``/``vcpus`` may be strings (the seed writes ``memory = '1024'``)
+    ``memory``/``vcpus`` may be strings (the guide writes ``memory = '1024'``)
     and are read as xl reads them (``'0400'`` is octal); missing ones are
     ``None`` (not compared). Disks and vifs are the entries xl uses: up to
     the first one that is a list.

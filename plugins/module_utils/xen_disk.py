@@ -61,7 +61,7 @@ class DiskGrower:
                   "filesystem": layout["filesystem"], "grown": False, "fs_resized": False}
         if resize_fs and layout["kind"] == "partitioned":
             raise GuestError(
-                "%s holds a partition table; its filesystems are not resized (the seed's warning: "
+                "%s holds a partition table; its filesystems are not resized (the guide's warning: "
                 "make a new partition in the free space instead). Set resize_fs: false to extend the file only" % path
             )
         if resize_fs and layout["kind"] == "filesystem" and layout["filesystem"] != "ext":

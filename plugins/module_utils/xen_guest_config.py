@@ -62,7 +62,7 @@ CONFIG_ARGUMENT_SPEC = dict(
 
 HEADER = "# Managed by Ansible (kuutorvaja.xen.xen_guest_config); local changes will be overwritten.\n"
 BOOT_TYPES = ("pv", "pygrub", "hvm")
-# Key order per boot style: the seed's own order, so its configs render back alike.
+# Key order per boot style: the guide's own order, so its configs render back alike.
 KEY_ORDER = {
     "pv": ["name", "kernel", "ramdisk", "root", "extra", "memory", "maxmem", "disk", "vif", "vcpus"],
     "pygrub": ["name", "bootloader", "root", "extra", "memory", "maxmem", "disk", "vif", "vcpus"],
@@ -71,7 +71,7 @@ KEY_ORDER = {
 }
 _VDEV_RE = re.compile(r"^(ioemu:)?[a-z]+[0-9]*(:cdrom)?$")
 _DISK_PREFIXES = ("file:", "phy:", "tap:aio:", "tap:qcow:", "tap2:aio:")
-# The seed's order (mac, type, bridge); xen-tools writes ip, mac, vifname, bridge.
+# The guide's order (mac, type, bridge); xen-tools writes ip, mac, vifname, bridge.
 _VIF_KEYS = ("ip", "mac", "type", "model", "vifname", "bridge", "script", "rate")
 _SAFE_VALUE = re.compile(r"^[^,'\"\\\s=]+$")
 
@@ -104,7 +104,7 @@ def _disk_entry(disk, index):
 def _vif_entry(vif, index):
     """One ``vif`` list entry from a dict (mac, bridge, ...) or a string.
 
-    MACs are validated and written upper-case, as xen-tools and the seed write them.
+    MACs are validated and written upper-case, as xen-tools and the guide write them.
     """
     if isinstance(vif, str):
         return vif

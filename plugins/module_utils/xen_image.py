@@ -69,7 +69,7 @@ class XenImageSpec:
     noswap: bool = False
     fs: str = "ext4"
     image: str = "sparse"
-    # The seed's 512M: a debootstrapped bookworm guest's stock initramfs does
+    # The guide's 512M: a debootstrapped bookworm guest's stock initramfs does
     # not fit in 256M (xen_image's documentation).
     memory_mib: int = 512
     vcpus: int = 1

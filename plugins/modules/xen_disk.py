@@ -11,7 +11,7 @@ module: xen_disk
 short_description: Grow a stopped Xen guest's file-backed disk and its filesystem
 version_added: 0.1.0
 description:
-  - Grows a disk image file to O(size) the seed's way (DIGEST section 11) - a
+  - Grows a disk image file to O(size) the guide's way - a
     sparse extend that writes no zeros (like C(dd if=/dev/zero of=IMG bs=1M
     count=0 seek=N)), then C(e2fsck -f -y) and C(resize2fs -p) when the image
     is a bare ext2/3/4 filesystem.
@@ -20,7 +20,7 @@ description:
     filesystem, the filesystem is resized.
   - Refuses - while the guest runs (it is in the toolstack's domain list);
     shrinking; block devices; an image attached to a loop device; and, with
-    O(resize_fs=true), an image holding a partition table (the seed's warning -
+    O(resize_fs=true), an image holding a partition table (the guide's warning -
     make a new partition in the free space instead) or a non-ext filesystem.
     Set O(resize_fs=false) to extend such a file only.
 author:
@@ -66,7 +66,7 @@ seealso:
 """
 
 EXAMPLES = r"""
-- name: Grow the seed's fc4.img to 5G (DIGEST section 11)
+- name: Grow the guide's fc4.img to 5G
   kuutorvaja.xen.xen_disk:
     name: fc4
     path: /data/domains/fc4/fc4.img

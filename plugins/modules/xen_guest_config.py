@@ -12,8 +12,8 @@ short_description: Write a Xen guest config file from structured settings
 version_added: 0.1.0
 description:
   - Writes C(/etc/xen/NAME.cfg) atomically from structured settings, in one of
-    three boot styles - PV with a kernel on the dom0 (the seed's Etch guest),
-    C(pygrub) booting the guest's own kernel (the seed's Red Hat layout, one
+    three boot styles - PV with a kernel on the dom0 (the guide's Etch guest),
+    C(pygrub) booting the guest's own kernel (the guide's Red Hat layout, one
     C(os.img) holding partitions), and HVM (full virtualisation) in Xen 3.x's
     legacy form (C(kernel=hvmloader), C(builder='hvm'), C(device_model)) or
     xl's current form (C(type='hvm')).
@@ -98,7 +98,7 @@ options:
     description:
       - NICs. Each a dict with optional C(mac), C(bridge), C(ip), C(type),
         C(model), C(vifname), C(script), C(rate); or a string written as is.
-      - Pin C(mac) so the guest's udev keeps naming it C(eth0) (DIGEST section 7).
+      - Pin C(mac) so the guest's udev keeps naming it C(eth0).
     type: list
     elements: raw
   hvm_style:
@@ -153,7 +153,7 @@ seealso:
 """
 
 EXAMPLES = r"""
-- name: The seed's PV guest (DIGEST section 4), with the MAC pinned
+- name: The guide's PV guest, with the MAC pinned
   kuutorvaja.xen.xen_guest_config:
     name: xen.loomaaed.tartu.ee
     type: pv
@@ -167,7 +167,7 @@ EXAMPLES = r"""
     vifs:
       - mac: "00:16:3E:2C:7E:EF"
 
-- name: pygrub guest with one partitioned os.img (DIGEST section 10)
+- name: pygrub guest with one partitioned os.img (Red Hat's layout)
   kuutorvaja.xen.xen_guest_config:
     name: domU-1
     type: pygrub
@@ -177,7 +177,7 @@ EXAMPLES = r"""
     vifs:
       - {bridge: xenbr0}
 
-- name: HVM guest installing from CD (DIGEST section 9), xl style
+- name: HVM guest installing from CD as in the guide, xl style
   kuutorvaja.xen.xen_guest_config:
     name: full-virt
     type: hvm

@@ -11,20 +11,20 @@ module: xen_guest_files
 short_description: Read and change files inside a stopped Xen guest's disk image
 version_added: 0.1.0
 description:
-  - Mounts a stopped guest's disk image on the dom0 (DIGEST section 5, C(mount
+  - Mounts a stopped guest's disk image on the dom0 (C(mount
     -o loop)), performs the declared O(operations) in order, and always
     unmounts and detaches the loop device afterwards, also when an operation
     fails.
-  - Partitioned images (the seed's Red Hat C(os.img)) are mounted at the
+  - Partitioned images (the guide's Red Hat C(os.img)) are mounted at the
     partition's offset (C(losetup --offset --sizelimit)); no kernel partition
     scanning is needed.
-  - Refused while the guest runs (the seed - "the domU must not be running"),
+  - Refused while the guest runs (the guide - "the domU must not be running"),
     and when the image is already attached to a loop device.
   - Paths are inside the guest; symlinks are resolved against the guest's root,
     never the dom0's.
   - Mounted read-only when every operation only reads, and in check mode.
   - Also returns RV(persistent_net) - the MACs in the guest's udev
-    persistent-net rules, for pinning the MAC in the guest config (DIGEST section 7).
+    persistent-net rules, for pinning the MAC in the guest config.
 author:
   - kuutorvaja.xen contributors (@kuutorvaja)
 extends_documentation_fragment:
@@ -104,7 +104,7 @@ seealso:
 """
 
 EXAMPLES = r"""
-- name: Seed fixes in a stopped Etch guest (DIGEST section 7)
+- name: The guide's fixes in a stopped Etch guest
   kuutorvaja.xen.xen_guest_files:
     name: xen.loomaaed.tartu.ee
     image: /data/domains/xen.loomaaed.tartu.ee/disk.img

@@ -12,7 +12,7 @@ short_description: Build or delete a Xen guest image with xen-tools
 version_added: 0.1.0
 description:
   - Builds a guest's root and swap images and its config C(/etc/xen/NAME.cfg)
-    with xen-tools' C(xen-create-image), the way the seed guide does, but
+    with xen-tools' C(xen-create-image), the way the guide does, but
     non-interactively and idempotently.
   - An existing guest (config and all disks present) is left alone and reported
     unchanged. It is rebuilt only with O(force=true), and the result says so
@@ -27,7 +27,7 @@ description:
     O(state=absent)) unmounts what the killed build left mounted on the new
     disk, removes what the marker lists, and starts clean.
   - Root password - never on the command line and never in the result. The run
-    passes C(--nopasswd --genpass=0), so the seed's C(passwd = 1) in
+    passes C(--nopasswd --genpass=0), so the guide's C(passwd = 1) in
     C(/etc/xen-tools/xen-tools.conf) cannot block it. Give
     O(root_password_hash) (a crypt hash, written into the guest's
     C(/etc/shadow) offline) and/or O(authorized_keys) for SSH.
@@ -137,7 +137,7 @@ options:
   memory:
     description:
       - Guest memory, e.g. C(512M).
-      - The default is the seed's; a bookworm guest that debootstrap built boots Debian's stock initramfs,
+      - The default is the guide's; a bookworm guest that debootstrap built boots Debian's stock initramfs,
         which does not fit in 256M (the guest's kernel panics out of memory while unpacking it).
     type: str
     default: 512M
@@ -176,7 +176,7 @@ options:
     type: bool
     default: true
   kernel:
-    description: dom0 path of a domU kernel to boot (the seed's Etch way).
+    description: dom0 path of a domU kernel to boot (the guide's Etch way).
     type: path
   initrd:
     description: dom0 path of the matching initrd.
@@ -244,7 +244,7 @@ EXAMPLES = r"""
     dhcp: true
     bridge: xenbr0
 
-- name: The seed's guest (DIGEST section 4)
+- name: The guide's guest
   kuutorvaja.xen.xen_image:
     name: xen.loomaaed.tartu.ee
     dist: etch

@@ -41,7 +41,7 @@ SEED_HVM = dict(
 
 
 def test_seed_pv_config_is_reproduced_byte_for_byte():
-    """DIGEST section 4: equal to the seed's config in canonical layout, header aside."""
+    """The guide's PV config: equal to it in canonical layout, header aside."""
     text = render_guest_config(build_settings(SEED_PV), "pv")
     assert text.startswith(HEADER)
     assert text[len(HEADER):] == fixture_text("seed/section4-pv.canonical.cfg")
@@ -72,7 +72,7 @@ def test_hvm_current_style_and_pae():
 
 
 def test_pygrub_with_one_partitioned_image():
-    """DIGEST section 10: Red Hat's layout, one os.img holding partitions, booted by pygrub."""
+    """Red Hat's layout, one os.img holding partitions, booted by pygrub."""
     settings = build_settings(dict(name="domU-1", type="pygrub", memory="3072M",
                                    disks=[{"target": "/data/domains/domU-1/os.img", "vdev": "xvda"}],
                                    vifs=[{"bridge": "xenbr0"}]))

@@ -37,7 +37,7 @@ def test_argv_for_the_lab_guest():
 
 
 def test_argv_for_the_seed_guest():
-    """DIGEST section 4: xen-tools.conf values and the command line, as options."""
+    """The guide's xen-tools.conf values and the command line, as options."""
     argv = XenCreateImage.argv(spec_from_params(dict(
         name="xen.loomaaed.tartu.ee", dist="etch", dir="/data", size="4Gb", memory="512Mb", swap="1024Mb",
         fs="ext3", image="full", kernel="/boot/vmlinuz-2.6.18-6-xen-686", mirror="http://ftp.aso.ee/debian/",

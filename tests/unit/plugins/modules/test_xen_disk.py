@@ -49,7 +49,7 @@ def resize2fs_rewrites_superblock(monkeypatch):
 
 
 def test_grow_the_seeds_way(module_harness, tmp_path, resize2fs_rewrites_superblock):
-    """DIGEST section 11: sparse extend, e2fsck -f -y, resize2fs -p."""
+    """The guide's growth: sparse extend, e2fsck -f -y, resize2fs -p."""
     path = image(tmp_path)
     result = module_harness(xen_disk.main, dict(name="fc4", path=path, size="128M"), [
         XL_DOM0,
