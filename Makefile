@@ -46,8 +46,10 @@ lint: venv
 	$(VENV)/bin/ansible-lint --offline
 	shellcheck -x lab/*.sh hack/*.sh tests/podman/*.sh
 
+# tests/unit stays fast and needs no host tool run by a test; the roles'
+# golden tests start ansible-playbook, so they sit in tests/integration/roles.
 units: venv
-	$(PY) -m pytest -q -p no:cacheprovider tests/unit
+	$(PY) -m pytest -q -p no:cacheprovider -n 2 tests/unit tests/integration/roles
 
 docs: venv
 	@set -e; for m in $(MODULES); do \

@@ -22,4 +22,4 @@ molecule-image:
 	tests/podman/build-image.sh bookworm
 
 units-roles: venv
-	$(VENV)/bin/python -m pytest -q tests/unit/roles
+	$(VENV)/bin/python -m pytest -q tests/integration/roles

@@ -1,7 +1,8 @@
 # Copyright (c) kuutorvaja.xen contributors
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Golden tests: the dom0 roles, run for real on localhost into a temp dir,
-must reproduce the seed's files (tests/unit/roles/golden/, from DIGEST.md).
+must reproduce the guide's files (tests/integration/roles/golden/, copied from its text).
+They start ansible-playbook, so they live beside the integration tests, not in tests/unit.
 
 The roles run unchanged; only their internal path variables are pointed
 into the temp dir (paths.yml, as extra vars). Also checks that a second run
@@ -22,7 +23,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[2]
 GOLDEN = HERE / "golden"
 # Xen 3.0.3's stock xend-config.sxp, as far as the guide edits it.
-XEND_STOCK = HERE.parent / "fixtures" / "xen-3.0.3" / "xend-config.sxp.excerpt"
+XEND_STOCK = ROOT / "tests" / "unit" / "fixtures" / "xen-3.0.3" / "xend-config.sxp.excerpt"
 MANAGED = "#\n# Ansible managed\n#\n"
 
 
