@@ -23,7 +23,7 @@ cp "${tarballs[0]}" "$work/"
 cd "$work"
 export ANSIBLE_COLLECTIONS_PATH=$work/collections ANSIBLE_COLLECTIONS_SCAN_SYS_PATH=false
 export ANSIBLE_NOCOLOR=1 ANSIBLE_RETRY_FILES_ENABLED=false
-echo "== install-check ($("$venv/bin/ansible" --version | head -1)): install from requirements.yml"
+echo "== install-check ($("$venv/bin/ansible" --version | sed -n 1p)): install from requirements.yml"
 "$venv/bin/ansible-galaxy" collection install -r requirements.yml -p collections
 echo "== install-check: syntax of the README's playbooks and of kuutorvaja.xen.site"
 for playbook in infrastructure.yml roles.yml kuutorvaja.xen.site; do

@@ -39,7 +39,7 @@ if [ ! -f "$venv/.installed" ]; then
 fi
 
 cd "$top"
-echo "== matrix $version: $("$venv/bin/ansible" --version | head -1), python $("$venv/bin/python" -V 2>&1)"
+echo "== matrix $version: $("$venv/bin/ansible" --version | sed -n 1p), python $("$venv/bin/python" -V 2>&1)"
 # Both steps run even when the first fails: one CI run shows all that breaks.
 failed=()
 echo "== matrix $version: units and golden role tests"
