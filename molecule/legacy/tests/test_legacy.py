@@ -4,7 +4,7 @@
 
 from pathlib import Path
 
-GOLDEN = Path(__file__).resolve().parents[3] / "tests" / "unit" / "roles" / "golden"
+GOLDEN = Path(__file__).resolve().parents[3] / "tests" / "integration" / "roles" / "golden"
 MANAGED = "#\n# Ansible managed\n#\n"
 
 
