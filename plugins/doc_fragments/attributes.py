@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) kuutorvaja.xen contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Descriptions of the standard module attributes; modules state only ``support`` and ``details``.
 
 ``platform`` is the same for every module of this collection (a Xen dom0), so its fragment holds all of it.

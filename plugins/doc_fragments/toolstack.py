@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) kuutorvaja.xen contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Documentation of the shared ``toolstack`` option (see module_utils/toolstack.py)."""
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) kuutorvaja.xen contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Filters the dom0 roles hand their variables to: ``xen_size_mib``, ``xen_hypervisor_plan``, ``xen_network_plan``.
 
 The roles declare (their variables and the release profile's facts, as one

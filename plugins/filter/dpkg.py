@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) kuutorvaja.xen contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Filter ``dpkg_missing``: which wanted packages dpkg does not show as installed.
 
 The roles read package status with one ``dpkg-query`` (a command, nothing to

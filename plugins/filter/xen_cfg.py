@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) kuutorvaja.xen contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Filters ``to_xen_cfg`` and ``from_xen_cfg``: Xen guest config text to and from a dict.
 
 Thin wrappers over module_utils/xen_cfg.py, the one implementation the

@@ -2,6 +2,7 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) kuutorvaja.xen contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Module kuutorvaja.xen.xen_image: build or delete a guest image with xen-tools."""
 
 from __future__ import annotations
