@@ -15,11 +15,16 @@ MODULES = $(basename $(notdir $(wildcard plugins/modules/*.py)))
 FILTERS = $(basename $(notdir $(wildcard plugins/filter/*.yml)))
 ROLES = $(notdir $(wildcard roles/*))
 
-.PHONY: all test check deps venv collection-link lint sanity units docs docs-lint build clean
+.PHONY: all test test-serial check deps venv collection-link mitogen-link lint sanity units docs docs-lint build clean
 all: test
 
-# The whole suite, in the order that fails fastest.
-test: deps check molecule lab-test
+# The whole suite: check and molecule while the lab scenario runs beside
+# them (hack/test.sh says why).
+test:
+	hack/test.sh
+
+# The same, one part after the other.
+test-serial: deps check molecule lab-test
 
 # Everything that needs no container and no hypervisor.
 check: lint units docs docs-lint sanity build install-check changelog-check matrix guests-local bad-input-local
@@ -34,12 +39,19 @@ $(VENV)/.installed: tests/requirements.txt
 deps:
 	hack/install-deps.sh
 
-venv: $(VENV)/.installed collection-link
+venv: $(VENV)/.installed collection-link mitogen-link
 
 # ansible finds the collection through .cache/collections/ansible_collections/kuutorvaja/xen -> repo.
+# Links are only (re)made when wrong: make test runs two makes at once (hack/test.sh).
 collection-link:
 	@mkdir -p $(COLLECTIONS)/ansible_collections/kuutorvaja
-	@ln -sfn ../../../.. $(COLLECTIONS)/ansible_collections/kuutorvaja/xen
+	@[ "$$(readlink $(COLLECTIONS)/ansible_collections/kuutorvaja/xen)" = ../../../.. ] || \
+	  ln -sfn ../../../.. $(COLLECTIONS)/ansible_collections/kuutorvaja/xen
+
+# Mitogen's strategy plugins (mitogen_linear...), for ANSIBLE_STRATEGY_PLUGINS.
+mitogen-link: $(VENV)/.installed
+	@dir=$$($(PY) -c 'import os, ansible_mitogen.plugins.strategy as s; print(os.path.dirname(s.__file__))') && \
+	  { [ "$$(readlink .cache/mitogen-strategy)" = "$$dir" ] || ln -sfn "$$dir" .cache/mitogen-strategy; }
 
 lint: venv
 	$(VENV)/bin/yamllint -s .
