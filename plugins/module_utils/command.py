@@ -43,8 +43,6 @@ class CommandRunner:
     def __init__(self, module):
         self.module = module
         self._paths = {}
-        self.ran = []
-        """Every argv this runner ran, in order (for results and tests)."""
 
     def which(self, name, required=True):
         """Return the absolute path of ``name`` or fail (or None) when it is missing."""
@@ -64,7 +62,6 @@ class CommandRunner:
         argv = [str(a) for a in argv]
         if not argv[0].startswith("/"):
             argv[0] = self.which(argv[0])
-        self.ran.append(argv)
         environ = dict(C_LOCALE)
         if env:
             environ.update(env)

@@ -12,7 +12,7 @@ superblock), :class:`Lvm` (lvremove), :class:`SshKeygen` and
 :class:`XenCreateImage` (its argv, run and summary). Every command goes
 through the module's
 :class:`~ansible_collections.kuutorvaja.xen.plugins.module_utils.command.CommandRunner`
-as an argv list, so ``runner.ran`` lists what really ran.
+as an argv list, never through a shell.
 """
 
 from __future__ import annotations

@@ -17,9 +17,11 @@ import os
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.command import CommandError
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_model import (
     AUTOSTART_DIR,
+    GuestError,
     autostart_link_for,
     config_path_for,
     name_error,
+    validate_abs_path,
 )
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.toolstack import (
     TOOLSTACK_ARGUMENT_SPEC,
@@ -102,11 +104,11 @@ class XenDomain:
             raise XenDomainError(error)
         if params["shutdown_timeout"] <= 0:
             raise XenDomainError("shutdown_timeout must be a positive number of seconds, got %d" % params["shutdown_timeout"])
-        if not os.path.isabs(self.config):
-            raise XenDomainError("config must be an absolute path, got %r" % self.config)
-        if ".." in self.config.split("/"):
+        try:
             # The autostart link points here: it must not climb out of the config directory.
-            raise XenDomainError("config=%r must be an absolute path without '..' components" % self.config)
+            validate_abs_path(self.config, "config")
+        except GuestError as exc:
+            raise XenDomainError(str(exc))
         needs_config = params["state"] in NEEDS_CONFIG or params["autostart"]
         if needs_config and not os.path.isfile(self.config):
             what = "state=%s" % params["state"] if params["state"] in NEEDS_CONFIG else "autostart=true"

@@ -16,6 +16,8 @@ fixes, config, disk size, power state and autostart.
 
 from __future__ import annotations
 
+from collections import namedtuple
+
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.command import CommandError
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_model import (
     GuestError,
@@ -207,8 +209,29 @@ def fix_operations(entry):
     return [_FIX_OPS[key] for key in ("console_kmap", "lib_tls") if entry["fixes"].get(key)]
 
 
+class PlannedGuest(namedtuple("PlannedGuest", "entry image spec request disk_bytes")):
+    """One checked entry: merged keys, xen_image params and spec, config request and disk size (bytes; None for absent)."""
+
+
+def plan_guests(params):
+    """Check and translate every entry of ``params["guests"]`` before anything runs; a list of :class:`PlannedGuest`."""
+    planned = []
+    for index, entry in enumerate(guest_entries(params["guests"], params["defaults"])):
+        try:
+            absent = entry["state"] == "absent"
+            # First, so that a bad size names the option the entry gave (xen_image calls it size).
+            disk_bytes = None if absent else parse_size(entry["disk_size"], "disk_size")
+            image = image_params(entry)
+            spec = spec_from_params(image, for_delete=absent)
+            request = None if absent else config_request(config_params(entry, spec))
+        except GuestError as exc:
+            raise GuestError("guests[%d] (%s): %s" % (index, entry["name"], exc))
+        planned.append(PlannedGuest(entry, image, spec, request, disk_bytes))
+    return planned
+
+
 class GuestList:
-    """Converge a list of guests for an AnsibleModule: check all, read the toolstack once, then act per guest."""
+    """Converge planned guests (:func:`plan_guests`) for an AnsibleModule: read the toolstack once, then act per guest."""
 
     def __init__(self, module, runner, toolstack, params):
         self.module = module
@@ -217,33 +240,17 @@ class GuestList:
         self.params = params
         self.check_mode = module.check_mode
 
-    def plan(self):
-        """``[(entry, image spec, config request or None)]``; every entry is checked before anything runs."""
-        planned = []
-        for index, entry in enumerate(guest_entries(self.params["guests"], self.params["defaults"])):
-            try:
-                image = image_params(entry)
-                spec = spec_from_params(image, for_delete=image["state"] == "absent")
-                request = None if entry["state"] == "absent" else config_request(config_params(entry, spec))
-                if entry["state"] != "absent":
-                    parse_size(entry["disk_size"], "disk_size")
-            except GuestError as exc:
-                raise GuestError("guests[%d] (%s): %s" % (index, entry["name"], exc))
-            planned.append((entry, image, spec, request))
-        return planned
-
-    def run(self, planned=None):
-        """Converge every guest (of ``planned``, from :meth:`plan`); return the module result (``changed``, ``guests``, ``diff``)."""
-        if planned is None:
-            planned = self.plan()
+    def run(self, planned):
+        """Converge every guest of ``planned``; return the module result (``changed``, ``guests``, ``diff``)."""
         active = self.tool.names_with_id()
         results = []
         try:
-            for entry, image, spec, request in planned:
+            for guest in planned:
+                entry = guest.entry
                 if entry["state"] == "absent":
-                    results.append(self.remove(entry, spec, active))
+                    results.append(self.remove(entry, guest.spec, active))
                 else:
-                    results.append(self.converge(entry, image, spec, request, active))
+                    results.append(self.converge(guest, active))
         except (GuestError, CommandError, ToolstackError, XenCfgError, XenDomainError, OSError) as exc:
             done = ", ".join("%s (%s)" % (r["name"], "changed" if r["changed"] else "ok") for r in results)
             raise GuestError("guest %s: %s%s" % (entry["name"], exc, "; done before it: " + done if done else ""))
@@ -255,8 +262,9 @@ class GuestList:
 
     # -- one guest -------------------------------------------------------------
 
-    def converge(self, entry, image, spec, request, active):
-        """Image, offline fixes, config, disk size, then power state and autostart, for one guest."""
+    def converge(self, guest, active):
+        """Image, offline fixes, config, disk size, then power state and autostart, for one planned guest."""
+        entry, image, spec, request = guest.entry, guest.image, guest.spec, guest.request
         name = entry["name"]
         result = dict(name=name, changed=False, diffs=[])
         built = ImageManager(self.module, self.runner, active).ensure_present(
@@ -270,8 +278,7 @@ class GuestList:
         result["config"] = config
         result["disk"] = None
         if not spec.lvm and not built_now:
-            result["disk"] = DiskGrower(self.module, self.runner, active).ensure(
-                name, spec.disk_paths[0], parse_size(entry["disk_size"], "disk_size"))
+            result["disk"] = DiskGrower(self.module, self.runner, active).ensure(name, spec.disk_paths[0], guest.disk_bytes)
         result["domain"] = self.power(entry, spec, config)
         if result["domain"] and result["domain"].get("diff"):
             result["diffs"].append(result["domain"].pop("diff"))

@@ -274,7 +274,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.command import CommandError, CommandRunner
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_model import GuestError
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.toolstack import TOOLSTACK_ARGUMENT_SPEC, get_toolstack
-from ansible_collections.kuutorvaja.xen.plugins.module_utils.xen_guest import XEN_GUEST_ARGUMENT_SPEC, GuestList
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.xen_guest import XEN_GUEST_ARGUMENT_SPEC, GuestList, plan_guests
 
 
 def main():
@@ -282,10 +282,9 @@ def main():
     module = AnsibleModule(argument_spec=dict(XEN_GUEST_ARGUMENT_SPEC, **TOOLSTACK_ARGUMENT_SPEC), supports_check_mode=True)
     runner = CommandRunner(module)
     try:
-        guests = GuestList(module, runner, None, module.params)
-        planned = guests.plan()
-        guests.tool = get_toolstack(module, runner, module.params["toolstack"])
-        result = guests.run(planned)
+        planned = plan_guests(module.params)
+        toolstack = get_toolstack(module, runner, module.params["toolstack"])
+        result = GuestList(module, runner, toolstack, module.params).run(planned)
     except (GuestError, CommandError) as exc:
         module.fail_json(msg=str(exc))
     module.exit_json(**result)

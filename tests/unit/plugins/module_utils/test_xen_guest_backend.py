@@ -51,6 +51,27 @@ def test_bad_lists_are_refused(guests, message):
         xen_guest.guest_entries(guests, {})
 
 
+# -- the plan: every entry checked before anything runs ----------------------------------------
+
+def test_the_plan_translates_every_entry_once():
+    planned = xen_guest.plan_guests(dict(guests=[dict(name="web1", disk_size="8G"), dict(name="old", state="absent")],
+                                         defaults=ROLE_DEFAULTS))
+    assert [(g.entry["name"], g.disk_bytes, g.request is None) for g in planned] == [
+        ("web1", 8 * 1024 ** 3, False), ("old", None, True)]
+    assert planned[0].spec.hostname == "web1" and planned[0].image["size"] == "8G"
+
+
+@pytest.mark.parametrize("bad, message", [
+    (dict(disk_size="lots"), r"guests\[1\] \(web2\): disk_size"),
+    (dict(disk_size="65T"), r"guests\[1\] \(web2\): disk_size"),
+    (dict(mac="01:00:5e:00:00:01"), r"guests\[1\] \(web2\): .*multicast"),
+    (dict(ip="10.0.0.300"), r"guests\[1\] \(web2\): "),
+])
+def test_a_bad_entry_anywhere_stops_the_plan(bad, message):
+    with pytest.raises(GuestError, match=message):
+        xen_guest.plan_guests(dict(guests=[dict(name="web1"), dict(name="web2", **bad)], defaults=ROLE_DEFAULTS))
+
+
 # -- translation into the single-object backends' options --------------------------------------
 
 @pytest.mark.parametrize("keys, expected", [
