@@ -27,7 +27,7 @@ test:
 test-serial: deps check molecule lab-test
 
 # Everything that needs no container and no hypervisor.
-check: lint units docs docs-lint sanity build install-check changelog-check matrix guests-local bad-input-local
+check: lint molecule-syntax units docs docs-lint sanity build install-check changelog-check matrix guests-local bad-input-local
 
 $(VENV)/.installed: tests/requirements.txt
 	python3 -m venv $(VENV)
