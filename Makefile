@@ -27,7 +27,7 @@ test:
 test-serial: deps check molecule lab-test
 
 # Everything that needs no container and no hypervisor.
-check: lint units docs docs-lint sanity build install-check changelog-check matrix guests-local bad-input-local
+check: lint molecule-syntax units docs docs-lint sanity build install-check changelog-check matrix guests-local bad-input-local
 
 $(VENV)/.installed: tests/requirements.txt
 	python3 -m venv $(VENV)
@@ -91,7 +91,7 @@ build: venv
 	$(VENV)/bin/ansible-galaxy collection build --output-path .cache/build --force .
 	$(VENV)/bin/ansible-galaxy collection install --force -p .cache/build/installed .cache/build/kuutorvaja-xen-*.tar.gz
 	@if tar -tzf .cache/build/kuutorvaja-xen-*.tar.gz \
-	  | grep -E '(^|/)(\.cache|\.venv|tests/output|__pycache__|\.pytest_cache|lab|\.ci)/|^(molecule/xen|tests/bench|tests/unit/hack)/'; then \
+	  | grep -E '(^|/)(\.cache|\.venv|tests/output|__pycache__|\.pytest_cache|lab|\.ci)/|^(extensions/molecule/xen|tests/bench|tests/unit/hack)/'; then \
 	  echo "build: debris or development-only files in the collection tarball" >&2; exit 1; fi
 	@tar -tzf .cache/build/kuutorvaja-xen-*.tar.gz | grep -qx COPYING \
 	  || { echo "build: no COPYING (the license) in the collection tarball" >&2; exit 1; }

@@ -17,7 +17,7 @@ summary line, and writes docs/benchmarks.md.
   5. time to a running guest, debootstrap / golden image            >= 10x
      (BENCH_SLOW=1; the tarball's ratio beside it for information)
 
-The site.yml variables are the lab's: molecule/xen/molecule.yml's
+The site.yml variables are the lab's: extensions/molecule/xen/molecule.yml's
 provisioner.inventory.group_vars, read here, so the re-run is idempotent on
 the lab that scenario converged. Guests the bench makes are named kxb*, and
 removed at the end (BENCH_KEEP=1 keeps them).
@@ -326,13 +326,13 @@ class Ansible:
 
 
 def lab_group_vars():
-    """molecule/xen/molecule.yml's group_vars for xen_dom0: the variables the lab was converged with."""
-    with open(os.path.join(REPO, "molecule", "xen", "molecule.yml")) as handle:
+    """extensions/molecule/xen/molecule.yml's group_vars for xen_dom0: the variables the lab was converged with."""
+    with open(os.path.join(REPO, "extensions", "molecule", "xen", "molecule.yml")) as handle:
         scenario = yaml.safe_load(handle)
     try:
         return scenario["provisioner"]["inventory"]["group_vars"]["xen_dom0"]
     except (KeyError, TypeError):
-        raise BenchError("molecule/xen/molecule.yml has no provisioner.inventory.group_vars.xen_dom0")
+        raise BenchError("extensions/molecule/xen/molecule.yml has no provisioner.inventory.group_vars.xen_dom0")
 
 
 def write_inventory(name, group_vars):
@@ -343,7 +343,7 @@ def write_inventory(name, group_vars):
     os.makedirs(os.path.join(folder, "group_vars"), exist_ok=True)
     shutil.copyfile(LAB_INVENTORY, os.path.join(folder, "hosts.yml"))
     with open(os.path.join(folder, "group_vars", "xen_dom0.yml"), "w") as handle:
-        handle.write("---\n# Written by hack/bench.py from molecule/xen/molecule.yml.\n")
+        handle.write("---\n# Written by hack/bench.py from extensions/molecule/xen/molecule.yml.\n")
         yaml.safe_dump(group_vars, handle, default_flow_style=False, sort_keys=False)
     return folder
 
@@ -721,7 +721,7 @@ def markdown(figures, facts, details):
         "## How each figure is measured",
         "",
         "1. Wall time of `ansible-playbook playbooks/site.yml` re-run on the converged lab with the",
-        "   lab's own variables (`molecule/xen/molecule.yml` group_vars, one guest `kxlab1`), over",
+        "   lab's own variables (`extensions/molecule/xen/molecule.yml` group_vars, one guest `kxlab1`), over",
         "   the wall time of `tests/bench/floor.yml` (same inventory, `become`, fact gathering and one",
         "   `ansible.builtin.ping`). Every timed re-run must report changed=0 (changed per run:",
         "   1 guest %s, 20 guests %s)." % (details.get("changed_site1"), details.get("changed_site20")),

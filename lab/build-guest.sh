@@ -37,7 +37,7 @@ XENLAB_GUEST_PACKAGES=(
 # xen-tools' hook 82-install-grub-legacy installs grub-legacy for pygrub
 # (menu.lst) when the guest lacks it, from the mirror: 44 s of every build
 # under TCG. With every package the hooks want already in the tree, the lab
-# points xen-tools at no mirror at all (molecule/xen/molecule.yml). Installed
+# points xen-tools at no mirror at all (extensions/molecule/xen/molecule.yml). Installed
 # after the kernel, whose postinst would otherwise run grub-legacy's
 # update-grub here, where there is no /boot/grub (the hook makes menu.lst).
 XENLAB_GUEST_BOOTLOADER=grub-legacy

@@ -6,10 +6,12 @@
 #   make molecule-default  only the bookworm scenario
 #   make molecule-legacy   only the legacy scenario
 #   make molecule-image    build localhost/debian-bookworm:molecule with debootstrap (skipped if present)
+#   make molecule-syntax   the syntax step of the scenario dom0 (a user's own dom0), with the README's
+#                          example inventory: it parses, and nothing connects anywhere (part of make check)
 #   make units-roles       the roles' golden tests (pytest, no container)
 MOLECULE = PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/molecule
 
-.PHONY: molecule molecule-default molecule-legacy molecule-image units-roles
+.PHONY: molecule molecule-default molecule-legacy molecule-image molecule-syntax units-roles
 molecule: molecule-default molecule-legacy
 
 molecule-default: venv molecule-image
@@ -20,6 +22,9 @@ molecule-legacy: venv molecule-image
 
 molecule-image:
 	tests/podman/build-image.sh bookworm
+
+molecule-syntax: venv
+	XEN_DOM0_INVENTORY=$(CURDIR)/docs/examples/inventory.yml $(MOLECULE) syntax -s dom0
 
 units-roles: venv
 	$(VENV)/bin/python -m pytest -q tests/integration/roles

@@ -4,7 +4,7 @@
 
 from pathlib import Path
 
-GOLDEN = Path(__file__).resolve().parents[3] / "tests" / "integration" / "roles" / "golden"
+GOLDEN = Path(__file__).resolve().parents[4] / "tests" / "integration" / "roles" / "golden"
 MANAGED = "#\n# Ansible managed\n#\n"
 
 
