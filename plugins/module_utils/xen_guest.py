@@ -209,8 +209,13 @@ def fix_operations(entry):
     return [_FIX_OPS[key] for key in ("console_kmap", "lib_tls") if entry["fixes"].get(key)]
 
 
-class PlannedGuest(namedtuple("PlannedGuest", "entry image spec request disk_bytes")):
-    """One checked entry: merged keys, xen_image params and spec, config request and disk size (bytes; None for absent)."""
+class PlannedGuest(namedtuple("PlannedGuest", "entry image spec request")):
+    """One checked entry: merged keys, xen_image params and spec, config request (None for absent)."""
+
+    @property
+    def disk_bytes(self):
+        """The disk size the spec holds, in bytes (None for an absent guest)."""
+        return None if self.request is None else self.spec.size_mib * 1024 * 1024
 
 
 def plan_guests(params):
@@ -219,14 +224,15 @@ def plan_guests(params):
     for index, entry in enumerate(guest_entries(params["guests"], params["defaults"])):
         try:
             absent = entry["state"] == "absent"
-            # First, so that a bad size names the option the entry gave (xen_image calls it size).
-            disk_bytes = None if absent else parse_size(entry["disk_size"], "disk_size")
+            if not absent:
+                # Checked first, so that a bad size names the option the entry gave (xen_image calls it size).
+                parse_size(entry["disk_size"], "disk_size")
             image = image_params(entry)
             spec = spec_from_params(image, for_delete=absent)
             request = None if absent else config_request(config_params(entry, spec))
         except GuestError as exc:
             raise GuestError("guests[%d] (%s): %s" % (index, entry["name"], exc))
-        planned.append(PlannedGuest(entry, image, spec, request, disk_bytes))
+        planned.append(PlannedGuest(entry, image, spec, request))
     return planned
 
 
