@@ -41,17 +41,19 @@ deps:
 
 venv: $(VENV)/.installed collection-link mitogen-link
 
+# $(call link,TARGET,LINK): make LINK point to TARGET, only when it does not
+# already (make test runs two makes at once: hack/test.sh).
+link = { [ "$$(readlink $(2))" = "$(1)" ] || ln -sfn "$(1)" $(2); }
+
 # ansible finds the collection through .cache/collections/ansible_collections/kuutorvaja/xen -> repo.
-# Links are only (re)made when wrong: make test runs two makes at once (hack/test.sh).
 collection-link:
 	@mkdir -p $(COLLECTIONS)/ansible_collections/kuutorvaja
-	@[ "$$(readlink $(COLLECTIONS)/ansible_collections/kuutorvaja/xen)" = ../../../.. ] || \
-	  ln -sfn ../../../.. $(COLLECTIONS)/ansible_collections/kuutorvaja/xen
+	@$(call link,../../../..,$(COLLECTIONS)/ansible_collections/kuutorvaja/xen)
 
 # Mitogen's strategy plugins (mitogen_linear...), for ANSIBLE_STRATEGY_PLUGINS.
 mitogen-link: $(VENV)/.installed
 	@dir=$$($(PY) -c 'import os, ansible_mitogen.plugins.strategy as s; print(os.path.dirname(s.__file__))') && \
-	  { [ "$$(readlink .cache/mitogen-strategy)" = "$$dir" ] || ln -sfn "$$dir" .cache/mitogen-strategy; }
+	  $(call link,$$dir,.cache/mitogen-strategy)
 
 lint: venv
 	$(VENV)/bin/yamllint -s .
