@@ -629,6 +629,47 @@ class Toolstack:
         """
         return True
 
+    # Where the dom0's kernel shows the guests' vif back ends (tests point it elsewhere).
+    net_dir = "/sys/class/net"
+
+    def vif_rx_packets(self, domid, index=0):
+        """Packets the dom0 has received from the guest on its vif ``vifDOMID.INDEX``; None when there is no such vif."""
+        path = os.path.join(self.net_dir, "vif%s.%d" % (domid, index), "statistics", "rx_packets")
+        try:
+            with open(path) as handle:
+                return int(handle.read().strip() or 0)
+        except (IOError, OSError, ValueError):
+            return None
+
+    def wait_network(self, name, domid, timeout, interval=1.0, recheck=5.0):
+        """Wait until the guest ``name`` (domain ``domid``) has sent its first packet on its first vif.
+
+        A started domain is not yet a booted guest: its first packet (DHCP, or
+        the neighbour solicitation of a static address) shows that its init
+        brought the network up. Every ``recheck`` seconds the domain list is
+        read again, so a guest that crashes or goes away ends the wait at once.
+        Returns ``(outcome, seconds)``; outcome is ``ready``, ``timeout``,
+        ``gone`` (no longer alive as ``domid``) or ``no-vif``.
+        """
+        start = self.clock()
+        deadline = start + timeout
+        next_check = start
+        while True:
+            now = self.clock()
+            if now >= next_check:
+                domain = self.list_domains().get(name)
+                if domain is None or domain.domid != domid or not domain.alive:
+                    return "gone", now - start
+                next_check = now + recheck
+            packets = self.vif_rx_packets(domid)
+            if packets is None:
+                return "no-vif", now - start
+            if packets > 0:
+                return "ready", now - start
+            if now >= deadline:
+                return "timeout", now - start
+            self.sleep(interval)
+
     def wait_for(self, name, condition, timeout, interval=1.0):
         """Poll :meth:`list_domains` until ``condition(domain_or_None)`` holds or ``timeout`` seconds pass.
 

@@ -44,6 +44,8 @@ XEN_DOMAIN_ARGUMENT_SPEC = dict(
     state=dict(type="str", choices=list(STATE_CHOICES)),
     autostart=dict(type="bool"),
     shutdown_timeout=dict(type="int", default=300),
+    wait_for=dict(type="str", choices=["network"]),
+    wait_timeout=dict(type="int", default=300),
     force=dict(type="bool", default=False),
     **TOOLSTACK_ARGUMENT_SPEC
 )
@@ -104,6 +106,11 @@ class XenDomain:
             raise XenDomainError(error)
         if params["shutdown_timeout"] <= 0:
             raise XenDomainError("shutdown_timeout must be a positive number of seconds, got %d" % params["shutdown_timeout"])
+        if params.get("wait_for"):
+            if params["state"] not in ("running", "rebooted"):
+                raise XenDomainError("wait_for=%s needs state=running or state=rebooted (a guest that runs)" % params["wait_for"])
+            if params["wait_timeout"] <= 0:
+                raise XenDomainError("wait_timeout must be a positive number of seconds, got %d" % params["wait_timeout"])
         try:
             # The autostart link points here: it must not climb out of the config directory.
             validate_abs_path(self.config, "config")
@@ -160,6 +167,9 @@ class XenDomain:
         if not self.check_mode and changed:
             final = self.tool.list_domains().get(self.name)
             predicted = power_state(final)
+        ready_seconds = None
+        if self.params.get("wait_for") and not self.check_mode:
+            ready_seconds = self._wait_ready(final)
         after = {
             "state": predicted,
             "autostart": self.params["autostart"] if self.params["autostart"] is not None else autostart_before,
@@ -175,6 +185,7 @@ class XenDomain:
             "domain": None,
             "restart_required": False,
             "restart_reasons": [],
+            "ready_seconds": ready_seconds,
         }
         if final is not None:
             facts = final.to_dict()
@@ -317,6 +328,25 @@ class XenDomain:
             self._do("destroy", self.name)
             self._create()
         return True, "running", True
+
+    def _wait_ready(self, domain):
+        """Wait for the running guest to be ready (``wait_for``); the seconds waited, or XenDomainError."""
+        if domain is None or not domain.alive:
+            raise XenDomainError("domain %s is not running, so it cannot become ready (state %s)"
+                                 % (self.name, power_state(domain)))
+        timeout = self.params["wait_timeout"]
+        outcome, seconds = self.tool.wait_network(self.name, domain.domid, timeout, self.poll_interval)
+        if outcome == "ready":
+            return round(seconds, 1)
+        if outcome == "no-vif":
+            raise XenDomainError("domain %s (domid %s) has no vif (no vif%s.0 in the dom0): wait_for=network "
+                                 "needs a guest with a network interface" % (self.name, domain.domid, domain.domid))
+        if outcome == "gone":
+            raise XenDomainError("domain %s (domid %s) stopped, crashed or was replaced before it sent its first "
+                                 "packet; see xl dmesg and /var/log/xen" % (self.name, domain.domid))
+        raise XenDomainError("domain %s (domid %s) runs but sent no packet on vif%s.0 within %d seconds (wait_timeout): "
+                             "its network did not come up; it is left running (its console: xl console %s)"
+                             % (self.name, domain.domid, domain.domid, timeout, self.name))
 
     # -- autostart ----------------------------------------------------------------
 

@@ -7,8 +7,8 @@
 Private to the kuutorvaja.xen collection: no API promise to other code.
 
 :func:`build_settings` turns module parameters into the ordered settings dict
-of one of four boot styles (PV with a dom0 kernel, pygrub, HVM in Xen 3.x's
-legacy form, HVM in xl's current form); :func:`render_guest_config` renders it
+of one of five boot styles (PV with a dom0 kernel, pygrub, PVH with a dom0
+kernel, HVM in Xen 3.x's legacy form, HVM in xl's current form); :func:`render_guest_config` renders it
 with ``xen_cfg.render_xen_cfg``. :class:`GuestConfigFile` compares the wanted
 settings with the parsed file (never raw text), writes atomically and says
 whether a running guest needs a restart to see the change.
@@ -35,7 +35,7 @@ CONFIG_ARGUMENT_SPEC = dict(
     name=dict(type="str", required=True),
     path=dict(type="path"),
     state=dict(type="str", choices=["present", "absent"], default="present"),
-    type=dict(type="str", choices=["pv", "pygrub", "hvm"], default="pv"),
+    type=dict(type="str", choices=["pv", "pygrub", "pvh", "hvm"], default="pv"),
     memory=dict(type="str"),
     maxmem=dict(type="str"),
     vcpus=dict(type="int", default=1),
@@ -61,11 +61,12 @@ CONFIG_ARGUMENT_SPEC = dict(
 """The options of one guest config (xen_guest_config's, without ``toolstack``)."""
 
 HEADER = "# Managed by Ansible (kuutorvaja.xen.xen_guest_config); local changes will be overwritten.\n"
-BOOT_TYPES = ("pv", "pygrub", "hvm")
+BOOT_TYPES = ("pv", "pygrub", "pvh", "hvm")
 # Key order per boot style: the guide's own order, so its configs render back alike.
 KEY_ORDER = {
     "pv": ["name", "kernel", "ramdisk", "root", "extra", "memory", "maxmem", "disk", "vif", "vcpus"],
     "pygrub": ["name", "bootloader", "root", "extra", "memory", "maxmem", "disk", "vif", "vcpus"],
+    "pvh": ["name", "type", "kernel", "ramdisk", "root", "extra", "memory", "maxmem", "disk", "vif", "vcpus"],
     "hvm": ["kernel", "builder", "type", "device_model", "memory", "maxmem", "vcpus", "name", "vif", "disk",
             "boot", "vnc", "vnclisten", "pae"],
 }
@@ -150,9 +151,12 @@ def build_settings(params):
     vifs = params.get("vifs")
     if vifs:
         settings["vif"] = [_vif_entry(v, i) for i, v in enumerate(vifs)]
-    if boot == "pv":
+    if boot in ("pv", "pvh"):
         if not params.get("kernel"):
-            raise GuestError("type=pv needs kernel (the domU kernel on dom0, e.g. /boot/vmlinuz-...); use type=pygrub to boot the guest's own kernel")
+            raise GuestError("type=%s needs kernel (the domU kernel on dom0, e.g. /boot/vmlinuz-...); use type=pygrub to boot the guest's own kernel" % boot)
+        if boot == "pvh":
+            # xl only (Xen 4.10 and later); a PV config has no type (xm's has none at all).
+            settings["type"] = "pvh"
         settings["kernel"] = params["kernel"]
         settings["ramdisk"] = params.get("ramdisk")
         settings["root"] = params.get("root")

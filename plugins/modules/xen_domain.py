@@ -65,6 +65,24 @@ options:
       - Seconds to wait for a guest to go away (O(state=shutdown)) or come back (O(state=rebooted)). Must be positive.
     type: int
     default: 300
+  wait_for:
+    description:
+      - V(network) waits, once the guest runs (O(state=running), also when it ran already, or O(state=rebooted)), until
+        it has sent its first packet on its first vif, which the dom0 counts in
+        C(/sys/class/net/vifDOMID.0/statistics/rx_packets). A started domain is not yet a booted guest; that packet
+        (DHCP, or the neighbour solicitation of a static address) shows that its init brought the network up, the
+        check the guide makes by hand on the console after the first boot.
+      - Fails after O(wait_timeout) seconds, leaving the guest running; fails at once when the guest has no vif, or
+        stops, crashes or is replaced while the module waits.
+      - Omit to return as soon as the toolstack has started the domain. Skipped in check mode.
+    type: str
+    choices: [network]
+  wait_timeout:
+    description:
+      - Seconds O(wait_for) waits. Must be positive. Under emulation (Xen in QEMU without KVM) a guest's boot can take
+        minutes.
+    type: int
+    default: 300
   force:
     description:
       - Allow the forceful step when the gentle one is not enough, that is destroy a guest that did not shut down
@@ -75,7 +93,8 @@ attributes:
   check_mode:
     support: full
     details:
-      - Predicts the change and the commands it would run without running any of them; waits are skipped.
+      - Predicts the change and the commands it would run without running any of them; waits (O(wait_for) too) are
+        skipped.
   diff_mode:
     support: full
     details:
@@ -100,6 +119,13 @@ EXAMPLES = r"""
     state: shutdown
     shutdown_timeout: 120
     force: true
+
+- name: Start a guest and wait until its network is up (its first packet on its vif)
+  kuutorvaja.xen.xen_domain:
+    name: xen.loomaaed.tartu.ee
+    state: running
+    wait_for: network
+    wait_timeout: 600
 
 - name: Reboot a guest when its config changed in ways only a restart applies
   kuutorvaja.xen.xen_domain:
@@ -194,6 +220,12 @@ restart_required:
   returned: always
   type: bool
   sample: false
+ready_seconds:
+  description:
+    - Seconds the module waited for O(wait_for) (0 when the guest was ready already); V(null) when it did not wait.
+  returned: always
+  type: float
+  sample: 41.5
 restart_reasons:
   description: What differs, one line per difference.
   returned: always

@@ -56,9 +56,11 @@ options:
   type:
     description:
       - Boot style. V(pv) boots O(kernel) from the dom0; V(pygrub) boots the
-        guest's own kernel through O(bootloader); V(hvm) is full virtualisation.
+        guest's own kernel through O(bootloader); V(pvh) boots O(kernel) from the
+        dom0 in a PVH container (C(type = "pvh"), C(xl) on Xen 4.10 and later; the
+        guest kernel needs PVH support, as Debian's has); V(hvm) is full virtualisation.
     type: str
-    choices: [pv, pygrub, hvm]
+    choices: [pv, pygrub, pvh, hvm]
     default: pv
   memory:
     description: Memory, e.g. C(256M), C(1G); written in MiB.
@@ -71,10 +73,10 @@ options:
     type: int
     default: 1
   kernel:
-    description: dom0 path of the domU kernel (O(type=pv)).
+    description: dom0 path of the domU kernel (O(type=pv) and O(type=pvh)).
     type: str
   ramdisk:
-    description: dom0 path of its initrd (O(type=pv)).
+    description: dom0 path of its initrd (O(type=pv) and O(type=pvh)).
     type: str
   root:
     description: Root device for the kernel command line, e.g. C(/dev/sda1 ro).
@@ -177,6 +179,19 @@ EXAMPLES = r"""
       - {target: /data/domains/domU-1/os.img, vdev: xvda}
     vifs:
       - {bridge: xenbr0}
+
+- name: PVH guest booting the guest's own kernel, kept as a file on the dom0 (xl, Xen 4.10 and later)
+  kuutorvaja.xen.xen_guest_config:
+    name: web1
+    type: pvh
+    kernel: /var/lib/xen/kernels/web1/vmlinuz
+    ramdisk: /var/lib/xen/kernels/web1/initrd.img
+    root: /dev/xvda2 ro
+    memory: 512M
+    disks:
+      - {target: /data/domains/web1/disk.img, vdev: xvda2}
+    vifs:
+      - {mac: "00:16:3E:12:34:56", bridge: xenbr0}
 
 - name: HVM guest installing from CD as in the guide, xl style
   kuutorvaja.xen.xen_guest_config:

@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Verify, from outside, the dom0 that site.yml converged in the real-Xen lab.
 
-The expected values are the scenario's group_vars (molecule.yml): change
-them together.
+The expected values are the lab's group_vars
+(lab/inventory/group_vars/xen_dom0.yml): change them together.
 """
 
 import json

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Verify, from outside, the guest that the xen_guests role made in the lab.
 
-The expected values are the scenario's xen_guests_* group_vars (molecule.yml).
+The expected values are the lab's xen_guests_* group_vars
+(lab/inventory/group_vars/xen_dom0.yml).
 """
 
 import re

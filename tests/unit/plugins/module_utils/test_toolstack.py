@@ -484,3 +484,65 @@ def test_detect_toolstack(tmp_path, installed, defaults, expected):
     if defaults is not None:
         path.write_text("# Debian /etc/default/xen\n" + defaults)
     assert ts.detect_toolstack(ScriptedRunner([], installed=installed), defaults_path=str(path)) == expected
+
+
+# -- waiting for a guest's network (xen_domain wait_for=network) ----------------------------
+
+RUNNING = (["xl", "list"], 0, fixture_text("xen-4.17/xl-list-running.txt"), "")
+
+
+def _vif(tmp_path, domid, packets):
+    """A fake /sys/class/net/vifDOMID.0/statistics/rx_packets holding ``packets``."""
+    stats = tmp_path / ("vif%s.0" % domid) / "statistics"
+    stats.mkdir(parents=True, exist_ok=True)
+    (stats / "rx_packets").write_text("%d\n" % packets)
+
+
+def test_wait_network_ready_at_once(tmp_path, monkeypatch):
+    monkeypatch.setattr(ts.Toolstack, "net_dir", str(tmp_path))
+    _vif(tmp_path, 1, 3)
+    tool, runner, clock = make([RUNNING])
+    assert tool.wait_network("test1", 1, timeout=30) == ("ready", 0.0)
+    assert not runner.calls
+
+
+def test_wait_network_polls_the_counter_and_rereads_the_list_every_recheck(tmp_path, monkeypatch):
+    monkeypatch.setattr(ts.Toolstack, "net_dir", str(tmp_path))
+    _vif(tmp_path, 1, 0)
+    tool, runner, clock = make([RUNNING] * 2)
+    sleep = clock.sleep
+
+    def sleep_then_send(seconds):
+        sleep(seconds)
+        if clock.now >= 7:
+            _vif(tmp_path, 1, 1)
+
+    tool.sleep = sleep_then_send
+    assert tool.wait_network("test1", 1, timeout=30, interval=1, recheck=5) == ("ready", 7.0)
+    # The list at 0 s and at 5 s, none in between.
+    assert runner.seen == [["xl", "list"]] * 2 and not runner.calls
+
+
+def test_wait_network_times_out(tmp_path, monkeypatch):
+    monkeypatch.setattr(ts.Toolstack, "net_dir", str(tmp_path))
+    _vif(tmp_path, 1, 0)
+    tool, runner, clock = make([RUNNING] * 3)
+    assert tool.wait_network("test1", 1, timeout=10, interval=1, recheck=5) == ("timeout", 10.0)
+    assert not runner.calls
+
+
+@pytest.mark.parametrize("listing, domid", [
+    ("xen-4.17/xl-list-dom0.txt", 1),      # gone
+    ("xen-4.17/xl-list-running.txt", 2),   # test1 runs as another domain
+])
+def test_wait_network_ends_when_the_domain_goes(tmp_path, monkeypatch, listing, domid):
+    monkeypatch.setattr(ts.Toolstack, "net_dir", str(tmp_path))
+    _vif(tmp_path, domid, 0)
+    tool, runner, clock = make([(["xl", "list"], 0, fixture_text(listing), "")])
+    assert tool.wait_network("test1", domid, timeout=30)[0] == "gone"
+
+
+def test_wait_network_without_a_vif(tmp_path, monkeypatch):
+    monkeypatch.setattr(ts.Toolstack, "net_dir", str(tmp_path))
+    tool, runner, clock = make([RUNNING])
+    assert tool.wait_network("test1", 1, timeout=30) == ("no-vif", 0.0)

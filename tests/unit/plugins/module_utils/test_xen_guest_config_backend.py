@@ -80,6 +80,18 @@ def test_pygrub_with_one_partitioned_image():
                         "disk": ["file:/data/domains/domU-1/os.img,xvda,w"], "vif": ["bridge=xenbr0"], "vcpus": "1"}
 
 
+def test_pvh_boots_a_dom0_kernel_with_type_pvh_first():
+    """PVH: the PV keys plus xl's type = "pvh", rendered right after the name; parsed back alike."""
+    settings = build_settings(dict(SEED_PV, type="pvh", extra="console=hvc0"))
+    assert list(settings)[:6] == ["name", "type", "kernel", "ramdisk", "root", "extra"]
+    assert settings["type"] == "pvh" and settings["kernel"] == SEED_PV["kernel"]
+    text = render_guest_config(settings, "pvh")
+    assert parse_xen_cfg(text)["type"] == "pvh"
+    assert canonical(parse_xen_cfg(text)) == canonical(settings)
+    # A PV config never carries type (xm knows none; xl's default is pv).
+    assert "type" not in build_settings(SEED_PV)
+
+
 def test_phy_prefix_for_block_devices():
     settings = build_settings(dict(SEED_PV, disks=[{"target": "/dev/vg0/web1-disk", "vdev": "xvda2"}]))
     assert settings["disk"] == ["phy:/dev/vg0/web1-disk,xvda2,w"]
@@ -100,6 +112,7 @@ def test_recorded_xen_tools_config_equals_the_structured_one():
 @pytest.mark.parametrize("changes, message", [
     (dict(name="a;b"), "not a valid guest name"),
     (dict(type="pv", kernel=None), "needs kernel"),
+    (dict(type="pvh", kernel=None), "type=pvh needs kernel"),
     (dict(memory=None), "memory is required"),
     (dict(disks=[]), "at least one disk"),
     (dict(disks=[{"target": "relative.img", "vdev": "xvda"}]), "absolute path"),

@@ -70,6 +70,13 @@ def test_xen_domain(case, tmp_path, monkeypatch, module_harness):
     if "xl_log" in case:
         (tmp_path / "xl-test1.log").write_text(case["xl_log"])
 
+    # The dom0's view of the guests' vifs (wait_for=network): {domid: rx_packets}.
+    monkeypatch.setattr(toolstack_utils.Toolstack, "net_dir", str(tmp_path / "net"))
+    for domid, packets in (case.get("vif_rx") or {}).items():
+        stats = tmp_path / "net" / ("vif%s.0" % domid) / "statistics"
+        stats.mkdir(parents=True)
+        (stats / "rx_packets").write_text("%d\n" % packets)
+
     args = _fill(dict(case["input"]), subst)
     if case.get("check_mode"):
         args["_ansible_check_mode"] = True
