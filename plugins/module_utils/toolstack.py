@@ -656,12 +656,14 @@ class Toolstack:
         next_check = start
         while True:
             now = self.clock()
-            if now >= next_check:
+            packets = self.vif_rx_packets(domid)
+            # A vif that is missing, or vanished, may mean the guest crashed
+            # and its domain is being torn down: the list says which.
+            if now >= next_check or packets is None:
                 domain = self.list_domains().get(name)
                 if domain is None or domain.domid != domid or not domain.alive:
                     return "gone", now - start
                 next_check = now + recheck
-            packets = self.vif_rx_packets(domid)
             if packets is None:
                 return "no-vif", now - start
             if packets > 0:

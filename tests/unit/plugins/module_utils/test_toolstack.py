@@ -546,3 +546,22 @@ def test_wait_network_without_a_vif(tmp_path, monkeypatch):
     monkeypatch.setattr(ts.Toolstack, "net_dir", str(tmp_path))
     tool, runner, clock = make([RUNNING])
     assert tool.wait_network("test1", 1, timeout=30) == ("no-vif", 0.0)
+
+
+def test_wait_network_calls_a_vanished_vif_of_a_crashed_guest_gone(tmp_path, monkeypatch):
+    # Seen on the lab: a guest crashed while booting; its vif went with it
+    # before the next recheck of the list, which then shows it crashed.
+    monkeypatch.setattr(ts.Toolstack, "net_dir", str(tmp_path))
+    crashed = "\n".join(
+        line.replace("r-----", "----c-") if line.startswith("test1 ") else line
+        for line in fixture_text("xen-4.17/xl-list-running.txt").split("\n"))
+    tool, runner, clock = make([RUNNING, (["xl", "list"], 0, crashed, "")])
+    _vif(tmp_path, 1, 0)
+    sleep = clock.sleep
+
+    def sleep_then_crash(seconds):
+        sleep(seconds)
+        (tmp_path / "vif1.0" / "statistics" / "rx_packets").unlink()
+
+    tool.sleep = sleep_then_crash
+    assert tool.wait_network("test1", 1, timeout=30, interval=1, recheck=5) == ("gone", 1.0)
