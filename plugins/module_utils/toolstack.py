@@ -130,6 +130,11 @@ class Domain:
 SHUTDOWN_RESEND = 30.0
 
 
+def vif_device(domid, index=0):
+    """The dom0's network device of a guest's NIC: ``vifDOMID.INDEX`` (xl and xm name it alike)."""
+    return "vif%s.%d" % (domid, index)
+
+
 class ToolstackError(Exception):
     """Toolstack selection or output parsing failed; the message says why."""
 
@@ -634,7 +639,7 @@ class Toolstack:
 
     def vif_rx_packets(self, domid, index=0):
         """Packets the dom0 has received from the guest on its vif ``vifDOMID.INDEX``; None when there is no such vif."""
-        path = os.path.join(self.net_dir, "vif%s.%d" % (domid, index), "statistics", "rx_packets")
+        path = os.path.join(self.net_dir, vif_device(domid, index), "statistics", "rx_packets")
         try:
             with open(path) as handle:
                 return int(handle.read().strip() or 0)

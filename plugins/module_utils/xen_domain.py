@@ -27,6 +27,7 @@ from ansible_collections.kuutorvaja.xen.plugins.module_utils.toolstack import (
     TOOLSTACK_ARGUMENT_SPEC,
     ToolstackError,
     get_toolstack,
+    vif_device,
 )
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.xen_cfg import (
     XenCfgError,
@@ -338,15 +339,16 @@ class XenDomain:
         outcome, seconds = self.tool.wait_network(self.name, domain.domid, timeout, self.poll_interval)
         if outcome == "ready":
             return round(seconds, 1)
+        vif = vif_device(domain.domid)
         if outcome == "no-vif":
-            raise XenDomainError("domain %s (domid %s) has no vif (no vif%s.0 in the dom0): wait_for=network "
-                                 "needs a guest with a network interface" % (self.name, domain.domid, domain.domid))
+            raise XenDomainError("domain %s (domid %s) has no vif (no %s in the dom0): wait_for=network "
+                                 "needs a guest with a network interface" % (self.name, domain.domid, vif))
         if outcome == "gone":
             raise XenDomainError("domain %s (domid %s) stopped, crashed or was replaced before it sent its first "
                                  "packet; see xl dmesg and /var/log/xen" % (self.name, domain.domid))
-        raise XenDomainError("domain %s (domid %s) runs but sent no packet on vif%s.0 within %d seconds (wait_timeout): "
+        raise XenDomainError("domain %s (domid %s) runs but sent no packet on %s within %d seconds (wait_timeout): "
                              "its network did not come up; it is left running (its console: xl console %s)"
-                             % (self.name, domain.domid, domain.domid, timeout, self.name))
+                             % (self.name, domain.domid, vif, timeout, self.name))
 
     # -- autostart ----------------------------------------------------------------
 

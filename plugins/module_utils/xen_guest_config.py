@@ -66,10 +66,11 @@ BOOT_TYPES = ("pv", "pygrub", "pvh", "hvm")
 KEY_ORDER = {
     "pv": ["name", "kernel", "ramdisk", "root", "extra", "memory", "maxmem", "disk", "vif", "vcpus"],
     "pygrub": ["name", "bootloader", "root", "extra", "memory", "maxmem", "disk", "vif", "vcpus"],
-    "pvh": ["name", "type", "kernel", "ramdisk", "root", "extra", "memory", "maxmem", "disk", "vif", "vcpus"],
     "hvm": ["kernel", "builder", "type", "device_model", "memory", "maxmem", "vcpus", "name", "vif", "disk",
             "boot", "vnc", "vnclisten", "pae"],
 }
+# PVH: PV's keys, with xl's type right after the name.
+KEY_ORDER["pvh"] = KEY_ORDER["pv"][:1] + ["type"] + KEY_ORDER["pv"][1:]
 _VDEV_RE = re.compile(r"^(ioemu:)?[a-z]+[0-9]*(:cdrom)?$")
 _DISK_PREFIXES = ("file:", "phy:", "tap:aio:", "tap:qcow:", "tap2:aio:")
 # The guide's order (mac, type, bridge); xen-tools writes ip, mac, vifname, bridge.
