@@ -60,10 +60,11 @@ lint: venv
 	$(VENV)/bin/ansible-lint --offline
 	shellcheck -x lab/*.sh hack/*.sh tests/podman/*.sh
 
-# tests/unit stays fast and needs no host tool run by a test; the roles'
-# golden tests start ansible-playbook, so they sit in tests/integration/roles.
+# tests/unit stays fast and runs no host tool; the roles'
+# golden tests start ansible-playbook (tests/integration/roles) and the
+# e2fsprogs tests run mkfs and resize2fs on temp files (tests/integration/host_tools).
 units: venv
-	$(PY) -m pytest -q -p no:cacheprovider -n 2 tests/unit tests/integration/roles
+	$(PY) -m pytest -q -p no:cacheprovider -n 2 tests/unit tests/integration/roles tests/integration/host_tools
 
 docs: venv
 	@set -e; for m in $(MODULES); do \

@@ -17,9 +17,9 @@ summary line, and writes docs/benchmarks.md.
   5. time to a running guest, debootstrap / golden image            >= 10x
      (BENCH_SLOW=1; the tarball's ratio beside it for information)
 
-The site.yml variables are the lab's: extensions/molecule/xen/molecule.yml's
-provisioner.inventory.group_vars, read here, so the re-run is idempotent on
-the lab that scenario converged. Guests the bench makes are named kxb*, and
+The site.yml variables are the lab's: lab/inventory/group_vars/xen_dom0.yml,
+which the scenario `xen` links into its inventory, read here, so the re-run
+is idempotent on the lab that scenario converged. Guests the bench makes are named kxb*, and
 removed at the end (BENCH_KEEP=1 keeps them).
 
 Settings (environment): BENCH_REPEAT (3), BENCH_FIGURES (e.g. 3,4: only those;
@@ -322,17 +322,18 @@ class Ansible:
         return Run(wall, output, ssh_execs, rest if profile else "")
 
 
-# -- inventories: the lab's host, molecule's group_vars -------------------------
+# -- inventories: the lab's host, the lab's group_vars ---------------------------
+
+LAB_GROUP_VARS = os.path.join(REPO, "lab", "inventory", "group_vars", "xen_dom0.yml")
 
 
 def lab_group_vars():
-    """extensions/molecule/xen/molecule.yml's group_vars for xen_dom0: the variables the lab was converged with."""
-    with open(os.path.join(REPO, "extensions", "molecule", "xen", "molecule.yml")) as handle:
-        scenario = yaml.safe_load(handle)
-    try:
-        return scenario["provisioner"]["inventory"]["group_vars"]["xen_dom0"]
-    except (KeyError, TypeError):
-        raise BenchError("extensions/molecule/xen/molecule.yml has no provisioner.inventory.group_vars.xen_dom0")
+    """lab/inventory/group_vars/xen_dom0.yml: the variables the lab was converged with."""
+    with open(LAB_GROUP_VARS) as handle:
+        group_vars = yaml.safe_load(handle)
+    if not isinstance(group_vars, dict):
+        raise BenchError("%s holds no variables" % os.path.relpath(LAB_GROUP_VARS, REPO))
+    return group_vars
 
 
 def write_inventory(name, group_vars):
@@ -343,7 +344,7 @@ def write_inventory(name, group_vars):
     os.makedirs(os.path.join(folder, "group_vars"), exist_ok=True)
     shutil.copyfile(LAB_INVENTORY, os.path.join(folder, "hosts.yml"))
     with open(os.path.join(folder, "group_vars", "xen_dom0.yml"), "w") as handle:
-        handle.write("---\n# Written by hack/bench.py from extensions/molecule/xen/molecule.yml.\n")
+        handle.write("---\n# Written by hack/bench.py from lab/inventory/group_vars/xen_dom0.yml.\n")
         yaml.safe_dump(group_vars, handle, default_flow_style=False, sort_keys=False)
     return folder
 
@@ -721,7 +722,7 @@ def markdown(figures, facts, details):
         "## How each figure is measured",
         "",
         "1. Wall time of `ansible-playbook playbooks/site.yml` re-run on the converged lab with the",
-        "   lab's own variables (`extensions/molecule/xen/molecule.yml` group_vars, one guest `kxlab1`), over",
+        "   lab's own variables (`lab/inventory/group_vars/xen_dom0.yml`, one guest `kxlab1`), over",
         "   the wall time of `tests/bench/floor.yml` (same inventory, `become`, fact gathering and one",
         "   `ansible.builtin.ping`). Every timed re-run must report changed=0 (changed per run:",
         "   1 guest %s, 20 guests %s)." % (details.get("changed_site1"), details.get("changed_site20")),

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-3.0-or-later
 # One cell of the ansible-core matrix: the unit tests (tests/unit) and the
-# roles' golden tests (tests/integration/roles), ansible-test sanity and the install check of the
+# roles' golden and e2fsprogs tests (tests/integration/roles, host_tools), ansible-test sanity and the install check of the
 # tarball in .cache/build (hack/install-check.sh) on one ansible-core version.
 #   hack/matrix.sh VERSION PYTHON     e.g. hack/matrix.sh 2.17.0 3.11
 # The venv is cached outside the checkout, in $MATRIX_CACHE (default
@@ -43,7 +43,7 @@ echo "== matrix $version: $("$venv/bin/ansible" --version | sed -n 1p), python $
 # Both steps run even when the first fails: one CI run shows all that breaks.
 failed=()
 echo "== matrix $version: units and golden role tests"
-"$venv/bin/python" -m pytest -q -p no:cacheprovider -n 2 tests/unit tests/integration/roles || failed+=(units)
+"$venv/bin/python" -m pytest -q -p no:cacheprovider -n 2 tests/unit tests/integration/roles tests/integration/host_tools || failed+=(units)
 echo "== matrix $version: sanity"
 read -r -a sanity_args <<< "${MATRIX_SANITY_ARGS:-}"
 VENV=$venv SANITY_PYTHON=$python_version SANITY_STAGE=matrix/sanity-$version \

@@ -12,10 +12,19 @@ Private to the kuutorvaja.xen collection: no API promise to other code.
 
 from __future__ import annotations
 
+import re
 import shlex
 
 # Parsed output must not be translated.
 C_LOCALE = {"LANG": "C", "LC_ALL": "C", "LC_MESSAGES": "C"}
+
+# The password of a URL (``scheme://user:password@host``).
+_URL_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^/@:\s]*:)[^/\s]*@")
+
+# Where a module's runners record what ran: on the module object, not in
+# module-level state, which a persistent interpreter (Mitogen) would carry
+# from one task to the next.
+_RAN_ATTR = "_kuutorvaja_xen_commands_run"
 
 
 class CommandError(Exception):
@@ -32,6 +41,20 @@ class CommandError(Exception):
         )
 
 
+def mask_url_passwords(text):
+    """``text`` with the password of every ``scheme://user:password@`` replaced by ``********``."""
+    return _URL_PASSWORD.sub(lambda m: m.group("head") + "********@", text)
+
+
+def commands_run(module):
+    """Every command the module's runners ran, in order, as argv lists (URL passwords masked).
+
+    A command run several times in a row (a poll) is listed once. Modules
+    return it as ``commands_run``, on success and on failure.
+    """
+    return getattr(module, _RAN_ATTR, [])
+
+
 def quote_argv(argv):
     """Render an argv list for a message, quoted the way a shell user reads it."""
     return " ".join(shlex.quote(str(a)) for a in argv)
@@ -43,6 +66,9 @@ class CommandRunner:
     def __init__(self, module):
         self.module = module
         self._paths = {}
+        if not hasattr(module, _RAN_ATTR):
+            setattr(module, _RAN_ATTR, [])
+        self._ran = getattr(module, _RAN_ATTR)
 
     def which(self, name, required=True):
         """Return the absolute path of ``name`` or fail (or None) when it is missing."""
@@ -65,6 +91,9 @@ class CommandRunner:
         environ = dict(C_LOCALE)
         if env:
             environ.update(env)
+        reported = [mask_url_passwords(a) for a in argv]
+        if not self._ran or self._ran[-1] != reported:
+            self._ran.append(reported)
         rc, out, err = self.module.run_command(argv, data=data, environ_update=environ, check_rc=False)
         if check_rc and rc != 0:
             raise CommandError(argv, rc, out, err)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 
-from ansible_collections.kuutorvaja.xen.plugins.module_utils.command import CommandError
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.command import CommandError, commands_run
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_model import (
     AUTOSTART_DIR,
     GuestError,
@@ -139,11 +139,11 @@ class XenDomain:
         try:
             result = self.apply()
         except (CommandError, ToolstackError, XenCfgError, XenDomainError, OSError) as exc:
-            self.module.fail_json(msg=str(exc), commands=self.commands)
+            self.module.fail_json(msg=str(exc), commands=self.commands, commands_run=commands_run(self.module))
         else:
             for warning in self.warnings:
                 self.module.warn(warning)
-            self.module.exit_json(**result)
+            self.module.exit_json(commands_run=commands_run(self.module), **result)
 
     def apply(self):
         """Reach the requested state and autostart; return the module result dict."""

@@ -9,7 +9,7 @@ Private to the kuutorvaja.xen collection: no API promise to other code.
 
 from __future__ import annotations
 
-from ansible_collections.kuutorvaja.xen.plugins.module_utils.command import CommandError
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.command import CommandError, commands_run
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.toolstack import (
     TOOLSTACK_ARGUMENT_SPEC,
     ToolstackError,
@@ -95,6 +95,6 @@ def run_module(module, toolstack=None):
     try:
         result = gather(tool, dmesg=module.params["xen_dmesg"], details=module.params["domain_details"])
     except (CommandError, ToolstackError) as exc:
-        module.fail_json(msg=str(exc))
+        module.fail_json(msg=str(exc), commands_run=commands_run(module))
     else:
-        module.exit_json(changed=False, mem_total_mib=mem_total_mib(MEMINFO), **result)
+        module.exit_json(changed=False, mem_total_mib=mem_total_mib(MEMINFO), commands_run=commands_run(module), **result)

@@ -82,6 +82,15 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+commands_run:
+  description:
+    - Every command the module ran on the host, in order, as argv lists with the executable's path resolved
+      (reads too; in check mode only reads run). A command run several times in a row, as a poll is, is listed once.
+    - The password of a URL is masked. Also returned when the module fails after running commands.
+  returned: always
+  type: list
+  elements: list
+  sample: [["/usr/sbin/xl", "list"], ["/sbin/e2fsck", "-f", "-y", "/data/domains/web1/disk.img"], ["/sbin/resize2fs", "-p", "/data/domains/web1/disk.img"]]
 path:
   description: The image.
   returned: always
@@ -132,7 +141,7 @@ fs_resized:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kuutorvaja.xen.plugins.module_utils.command import CommandError, CommandRunner
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.command import CommandError, CommandRunner, commands_run
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_model import GuestError, parse_size, validate_guest_name
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.toolstack import TOOLSTACK_ARGUMENT_SPEC, get_toolstack
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.xen_disk import DiskGrower
@@ -155,8 +164,8 @@ def main():
         grower = DiskGrower(module, runner, get_toolstack(module, runner, params["toolstack"]).names_with_id())
         result = grower.ensure(name, params["path"], size, params["resize_fs"])
     except (GuestError, CommandError) as exc:
-        module.fail_json(msg=str(exc))
-    module.exit_json(name=name, **result)
+        module.fail_json(msg=str(exc), commands_run=commands_run(module))
+    module.exit_json(name=name, **result, commands_run=commands_run(module))
 
 
 if __name__ == "__main__":

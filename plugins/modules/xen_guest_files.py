@@ -132,6 +132,15 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+commands_run:
+  description:
+    - Every command the module ran on the host, in order, as argv lists with the executable's path resolved
+      (reads too; in check mode only reads run). A command run several times in a row, as a poll is, is listed once.
+    - The password of a URL is masked. Also returned when the module fails after running commands.
+  returned: always
+  type: list
+  elements: list
+  sample: [["/usr/sbin/xl", "list"], ["/sbin/losetup", "--find", "--show", "/data/domains/web1/disk.img"], ["/bin/mount", "/dev/loop0", "/tmp/guest"]]
 results:
   description: One entry per operation - C(action), C(path), C(changed) and what it found
     (C(content), C(exists), C(state), C(mode), ...).
@@ -164,7 +173,7 @@ partition:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kuutorvaja.xen.plugins.module_utils.command import CommandError, CommandRunner
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.command import CommandError, CommandRunner, commands_run
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_model import (
     GuestError,
     refuse_if_running,
@@ -210,12 +219,12 @@ def main():
         results, diff, facts = run_operations(runner, params["image"], params["operations"],
                                               partition=params["partition"], check_mode=module.check_mode)
     except (GuestError, CommandError, OSError) as exc:
-        module.fail_json(msg=str(exc))
+        module.fail_json(msg=str(exc), commands_run=commands_run(module))
     files = {r["path"]: r.get("content") for r in results if r["action"] == "read"}
     result = dict(changed=any(r["changed"] for r in results), results=results, files=files, **facts)
     if result["changed"] and (diff["before"] or diff["after"]):
         result["diff"] = diff
-    module.exit_json(**result)
+    module.exit_json(**result, commands_run=commands_run(module))
 
 
 if __name__ == "__main__":

@@ -269,6 +269,15 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+commands_run:
+  description:
+    - Every command the module ran on the host, in order, as argv lists with the executable's path resolved
+      (reads too; in check mode only reads run). A command run several times in a row, as a poll is, is listed once.
+    - The password of a URL is masked. Also returned when the module fails after running commands.
+  returned: always
+  type: list
+  elements: list
+  sample: [["/usr/sbin/xl", "list"], ["/usr/sbin/xen-create-image", "--hostname=web1", "--mirror=http://user:********@mirror.example.org/debian"]]
 config:
   description: Path of the guest config.
   returned: always
@@ -357,7 +366,7 @@ removed:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kuutorvaja.xen.plugins.module_utils.command import CommandError, CommandRunner
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.command import CommandError, CommandRunner, commands_run
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_model import GuestError
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.toolstack import TOOLSTACK_ARGUMENT_SPEC, get_toolstack
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.xen_image import (
@@ -419,8 +428,8 @@ def main():
         else:
             result = manager.ensure_present(spec, force=params["force"], post_install_ops=post_install_ops(params))
     except (GuestError, CommandError) as exc:
-        module.fail_json(msg=str(exc))
-    module.exit_json(**result)
+        module.fail_json(msg=str(exc), commands_run=commands_run(module))
+    module.exit_json(**result, commands_run=commands_run(module))
 
 
 if __name__ == "__main__":

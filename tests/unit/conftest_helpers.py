@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import os
+import struct
 
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures")
 
@@ -39,3 +40,31 @@ class ScriptedRunner:
         if check_rc and rc:
             raise CommandError(argv, rc, out, "scripted failure")
         return rc, out, ""
+
+
+def ext_head(size=64 * 1024 * 1024, block_size=4096, bit64=True):
+    """An image head (70000 bytes from offset 0) with a minimal ext4 superblock for a ``size``-byte filesystem.
+
+    Only the fields a reader of the size needs, at the offsets of struct
+    ext4_super_block (from byte 1024, little-endian; written here as literals,
+    independently of the module): s_blocks_count_lo 0x04, s_log_block_size
+    0x18, s_magic 0x38, s_feature_incompat 0x60 (64bit = 0x80),
+    s_blocks_count_hi 0x150. tests/integration/host_tools/test_e2fsprogs.py
+    checks them against a real mkfs.ext4.
+    """
+    head = bytearray(70000)
+    blocks = size // block_size
+    struct.pack_into("<I", head, 1024 + 0x04, blocks & 0xFFFFFFFF)
+    struct.pack_into("<I", head, 1024 + 0x18, block_size.bit_length() - 11)
+    struct.pack_into("<H", head, 1024 + 0x38, 0xEF53)
+    struct.pack_into("<I", head, 1024 + 0x60, 0x80 if bit64 else 0)
+    struct.pack_into("<I", head, 1024 + 0x150, blocks >> 32 if bit64 else 0)
+    return bytes(head)
+
+
+def write_ext_image(path, size, **kwargs):
+    """A sparse ``size``-byte file whose head is :func:`ext_head` (an ext filesystem as a reader of the superblock sees it)."""
+    with open(path, "wb") as handle:
+        handle.write(ext_head(size, **kwargs))
+        handle.truncate(size)
+    return str(path)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import types
 
 import pytest
@@ -26,14 +25,14 @@ from ansible_collections.kuutorvaja.xen.plugins.module_utils.xen_cfg import pars
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.xen_image import ImageManager, spec_from_params
 
 from ...conftest import fixture_text
+from ...conftest_helpers import write_ext_image
 
-MKFS = shutil.which("mkfs.ext4") or "/sbin/mkfs.ext4"
-needs_mkfs = pytest.mark.skipif(not os.path.exists(MKFS), reason="mkfs.ext4 (e2fsprogs) is not installed")
+MIB = 1024 * 1024
 
 
-def make_ext4(path, size="64M"):
-    subprocess.run([MKFS, "-q", "-F", str(path), size], check=True)
-    return str(path)
+def make_ext4(path, size_mib=64):
+    """A golden image as the size check reads it: an ext superblock in a sparse file (no mkfs run)."""
+    return write_ext_image(path, size_mib * MIB)
 
 
 @pytest.fixture
@@ -119,13 +118,12 @@ def test_image_needs_an_absolute_source_and_no_lvm(host):
         build.check(spec_from_params(dict(host.args, dir=None, lvm="vg0")))
 
 
-@needs_mkfs
 def test_source_must_be_one_ext_filesystem(host):
     with pytest.raises(GuestError, match="is not a file"):
         golden_image.source_filesystem_bytes(str(host.root))
     with pytest.raises(GuestError, match="holds no known filesystem, not one bare ext2/3/4 filesystem"):
         golden_image.source_filesystem_bytes(host.golden)
-    assert golden_image.source_filesystem_bytes(make_ext4(host.root / "fs.img", "64M")) == 64 * 1024 * 1024
+    assert golden_image.source_filesystem_bytes(make_ext4(host.root / "fs.img")) == 64 * MIB
 
 
 class Runner:
@@ -151,18 +149,16 @@ def manager(runner, domains=()):
     return ImageManager(module, runner, set(domains))
 
 
-@needs_mkfs
 def test_size_smaller_than_the_golden_filesystem_is_refused_before_anything_runs(host):
-    make_ext4(host.golden, "64M")
+    make_ext4(host.golden)
     runner = Runner()
     with pytest.raises(GuestError, match=r"size=32M is smaller than the golden image's filesystem \(64M in .*golden.img\)"):
         manager(runner).ensure_present(spec_from_params(dict(host.args, size="32M")))
     assert runner.seen == [] and not os.listdir(str(host.root / "srv"))
 
 
-@needs_mkfs
 def test_golden_image_of_a_running_guest_is_refused(host):
-    make_ext4(host.golden, "64M")
+    make_ext4(host.golden)
     (host.root / "etc-xen" / "gold.cfg").write_text("name = 'gold'\ndisk = ['file:%s,xvda2,w']\n" % host.golden)
     runner = Runner()
     with pytest.raises(GuestError, match="is a disk of the running guest gold; shut that guest down first"):
@@ -176,18 +172,16 @@ def test_golden_image_of_a_running_guest_is_refused(host):
     assert runner.seen == [["losetup", "-j", host.golden]]
 
 
-@needs_mkfs
 def test_golden_image_attached_to_a_loop_device_is_refused(host):
-    make_ext4(host.golden, "64M")
+    make_ext4(host.golden)
     runner = Runner(attached=True)
     with pytest.raises(GuestError, match=r"install_source=.*golden.img is attached to /dev/loop3 \(mounted somewhere\?\); detach it"):
         manager(runner).ensure_present(spec_from_params(dict(host.args)))
     assert runner.seen == [["losetup", "-j", host.golden]] and not os.listdir(str(host.root / "srv"))
 
 
-@needs_mkfs
 def test_a_failed_copy_removes_what_it_made_and_names_the_command(host):
-    make_ext4(host.golden, "64M")
+    make_ext4(host.golden)
     runner = Runner(fail_on="cp")
     with pytest.raises(GuestError) as caught:
         manager(runner).ensure_present(spec_from_params(dict(host.args)))
@@ -198,9 +192,8 @@ def test_a_failed_copy_removes_what_it_made_and_names_the_command(host):
     assert not os.listdir(str(host.root / "srv")) and not os.listdir(str(host.root / "state"))
 
 
-@needs_mkfs
 def test_post_install_ops_go_into_the_one_mount_of_the_golden_build(host, monkeypatch):
-    make_ext4(host.golden, "64M")
+    make_ext4(host.golden)
     mounts = []
     monkeypatch.setattr(golden_image, "run_operations", lambda _runner, image, ops: mounts.append((image, ops)))
     monkeypatch.setattr(golden_image.GoldenImageBuild, "host_keys", lambda self, spec: ({}, []))

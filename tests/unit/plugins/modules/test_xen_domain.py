@@ -86,6 +86,9 @@ def test_xen_domain(case, tmp_path, monkeypatch, module_harness):
     result = module_harness(xen_domain.main, args, calls, installed=tuple(case.get("installed", ["xl"])))
 
     result["_script"].assert_done()
+    # commands_run is what really ran, on success and failure alike: the scripted calls, a poll once.
+    ran = [[os.path.basename(argv[0])] + argv[1:] for argv in result.get("commands_run", [])]
+    assert ran == [argv for i, argv in enumerate(result["_script"].seen) if i == 0 or result["_script"].seen[i - 1] != argv]
     for key, expected in _fill(case["output"], subst).items():
         assert result.get(key) == expected, "%s: expected %r, got %r (msg: %s)" % (key, expected, result.get(key), result.get("msg"))
     if "failed" not in case["output"]:
