@@ -10,9 +10,11 @@ script prints a table (figure, measured, floor, ratio, target, met?) and a
 summary line, and writes docs/benchmarks.md.
 
   1. site.yml re-run, 1 guest / Ansible floor (facts + ping)        <= 1.5x
+     (information: the same under Mitogen; package_facts / dpkg-query)
   2. per-guest re-run cost: (20 guests - 1 guest) / 19              <= 0.05 s
   3. xen_domain no-op / bare `xl list NAME` (same SSH master)       <= 1.3x
      xen_domain start / bare `xl create`                            <= 1.1x
+     (information: the no-op under Mitogen)
   4. sparse image of 40 GiB / 4 GiB (xen_disk)                      <= 1.1x
   5. time to a running guest, debootstrap / golden image            >= 10x
      (BENCH_SLOW=1; the tarball's ratio beside it for information)
@@ -51,6 +53,8 @@ LAB_STATE = os.path.join(REPO, ".cache", "xenlab")
 LAB_INVENTORY = os.path.join(LAB_STATE, "guests-inventory.yml")
 PLAYS = os.path.join(REPO, "tests", "bench")
 VENV_BIN = os.path.join(REPO, ".venv", "bin")
+# Mitogen's strategy plugins (the Makefile's mitogen-link).
+MITOGEN_STRATEGY = os.path.join(REPO, ".cache", "mitogen-strategy")
 
 REPEAT = int(os.environ.get("BENCH_REPEAT", "3"))
 SLOW = os.environ.get("BENCH_SLOW", "") not in ("", "0")
@@ -291,12 +295,16 @@ class Ansible:
         os.chmod(self.counter, 0o755)
         self.ssh_log = os.path.join(CACHE, "ssh-execs.log")
 
-    def play(self, playbook, inventory, extra=None, timeout=TIMEOUT, profile=False):
-        """Run ``playbook``; returns a :class:`Run`. ``profile`` adds the profile_tasks callback."""
+    def play(self, playbook, inventory, extra=None, timeout=TIMEOUT, profile=False, mitogen=False):
+        """Run ``playbook``; returns a :class:`Run`. ``profile`` adds the profile_tasks callback;
+        ``mitogen`` runs it under Mitogen's mitogen_linear strategy (one persistent interpreter
+        on the host, reached over its own SSH connection: no round trips to count)."""
         argv = [os.path.join(VENV_BIN, "ansible-playbook"), "-i", inventory, playbook]
         if extra:
             argv += ["-e", json.dumps(extra)]
         env = self.lab.ansible_env(profile=profile)
+        if mitogen:
+            env.update(ANSIBLE_STRATEGY="mitogen_linear", ANSIBLE_STRATEGY_PLUGINS=MITOGEN_STRATEGY)
         env.update(ANSIBLE_SSH_EXECUTABLE=self.counter, BENCH_SSH_LOG=self.ssh_log)
         with open(self.ssh_log, "w"):
             pass
@@ -458,16 +466,27 @@ def bench_site(ansible, inv1, inv20, figures, details):
     if details.get("placeholders"):
         details["warmup_changed"] = ansible.play(site, inv20).changed
     floors, runs1, runs20 = [], [], []
+    package_facts, dpkg_query, mitogen1 = [], [], []
     for i in range(REPEAT):
         log("figures 1-2, round %d/%d" % (i + 1, REPEAT))
         for runs, playbook, inventory in ((floors, floor_play, inv1), (runs1, site, inv1), (runs20, site, inv20)):
             wait_quiet(ansible.lab)
             runs.append(ansible.play(playbook, inventory, profile=True))
+        wait_quiet(ansible.lab)
+        mitogen1.append(ansible.play(site, inv1, mitogen=True))
+        read = ansible.play(os.path.join(PLAYS, "package_read.yml"), inv1)
+        package_facts.append(read.timed("Timed: ansible.builtin.package_facts"))
+        dpkg_query.append(read.timed("Timed: the roles' dpkg-query read"))
+    figure(figures, "1b").set(package_facts, dpkg_query)
     site1 = [r.wall for r in runs1]
     site20 = [r.wall for r in runs20]
-    figures[0].set(site1, [r.wall for r in floors])
-    figures[1].set(site20, site1, value=(median(site20) - median(site1)) / len(FAKE_NAMES))
-    for fig, runs in ((figures[0], runs1), (figures[1], runs20)):
+    figure(figures, "1").set(site1, [r.wall for r in floors])
+    figure(figures, "1m").set([r.wall for r in mitogen1], [r.wall for r in floors])
+    if any(r.changed for r in mitogen1):
+        figure(figures, "1m").note = "not idempotent"
+    details["changed_mitogen1"] = [r.changed for r in mitogen1]
+    figure(figures, "2").set(site20, site1, value=(median(site20) - median(site1)) / len(FAKE_NAMES))
+    for fig, runs in ((figure(figures, "1"), runs1), (figure(figures, "2"), runs20)):
         if any(r.changed for r in runs):
             fig.note = "not idempotent"
     details["changed_site1"] = [r.changed for r in runs1]
@@ -544,11 +563,11 @@ def bench_domain(lab, ansible, inv1, figures, details):
         bare_start.append(seconds)
         lab.run(["xl", "destroy", name])
         wait_gone(lab, name)
-    figures[3].set(module_start, bare_start)
-    figures[5].set(module_start, command_start)
+    figure(figures, "3b").set(module_start, bare_start)
+    figure(figures, "3d").set(module_start, command_start)
     # The no-op needs the guest running (started here, not timed).
     lab.run(["xl", "create", config])
-    noop, command, bare = [], [], []
+    noop, command, bare, noop_mitogen = [], [], [], []
     try:
         for i in range(REPEAT):
             log("figure 3 (no-op), round %d/%d" % (i + 1, REPEAT))
@@ -556,13 +575,16 @@ def bench_domain(lab, ansible, inv1, figures, details):
             run = ansible.play(os.path.join(PLAYS, "noop.yml"), inv1, {"bench_guest_name": name})
             noop.append(run.timed("Timed: xen_domain no-op"))
             command.append(run.timed("Timed: ansible.builtin.command xl list NAME"))
+            run = ansible.play(os.path.join(PLAYS, "noop.yml"), inv1, {"bench_guest_name": name}, mitogen=True)
+            noop_mitogen.append(run.timed("Timed: xen_domain no-op"))
             details["master_reused"] = lab.master_running()
             bare.append(lab.run(["xl", "list", name])[3])
     finally:
         lab.run(["xl", "destroy", name], check=False)
         wait_gone(lab, name)
-    figures[2].set(noop, bare)
-    figures[4].set(noop, command)
+    figure(figures, "3a").set(noop, bare)
+    figure(figures, "3am").set(noop_mitogen, bare)
+    figure(figures, "3c").set(noop, command)
 
 
 def bench_sparse(ansible, inv1, figures, details):
@@ -577,8 +599,8 @@ def bench_sparse(ansible, inv1, figures, details):
             plain[size].append(run.timed("Timed: xen_disk sparse image"))
             ext4[size].append(run.timed("Timed: xen_disk ext4 image grown"))
             details["sparse_du_%s" % size] = run.result("Report: MiB apparent / allocated").get("msg")
-    figures[6].set(plain["40G"], plain["4G"])
-    figures[7].set(ext4["40G"], ext4["4G"])
+    figure(figures, "4").set(plain["40G"], plain["4G"])
+    figure(figures, "4b").set(ext4["40G"], ext4["4G"])
 
 
 def bench_provision(ansible, inv1, figures, details):
@@ -599,17 +621,25 @@ def bench_provision(ansible, inv1, figures, details):
         log("figure 5 (debootstrap from %s), round %d/%d - slow" % (MIRROR, i + 1, SLOW_REPEAT))
         deboot.append(ansible.play(guest_play, inv1, {"bench_guest": DEBOOTSTRAP_GUEST, "bench_wait_up": True}, timeout=SLOW_TIMEOUT).wall)
         ansible.play(cleanup, inv1, {"bench_guests": [{"name": DEBOOTSTRAP_GUEST["name"]}], "bench_sparse_dir": SPARSE_DIR})
-    figures[8].set(golden, deboot)
-    figures[9].set(tar, deboot)
+    figure(figures, "5").set(golden, deboot)
+    figure(figures, "5b").set(tar, deboot)
     details["provision_samples"] = (golden, tar, deboot)
+
+
+def figure(figures, number):
+    """The row of ``figures`` numbered ``number``."""
+    return next(f for f in figures if f.number == number)
 
 
 def make_figures():
     """The table's rows, in order (indexes are used above)."""
     return [
         Figure("1", "site.yml re-run, 1 guest / floor (facts+ping)", 1.5),
+        Figure("1m", "site.yml re-run, 1 guest, under Mitogen / floor (stock)", None, info=True),
+        Figure("1b", "package read: ansible.builtin.package_facts / the roles' dpkg-query", None, info=True),
         Figure("2", "re-run cost per extra guest (20 vs 1 guest)", 0.05, unit="s"),
         Figure("3a", "xen_domain no-op / bare `xl list NAME` over ssh", 1.3),
+        Figure("3am", "xen_domain no-op under Mitogen / bare `xl list NAME` over ssh", None, info=True),
         Figure("3b", "xen_domain start / bare `xl create` over ssh", 1.1),
         Figure("3c", "xen_domain no-op / ansible.builtin.command xl list", None, info=True),
         Figure("3d", "xen_domain start / ansible.builtin.command xl create", None, info=True),
@@ -726,6 +756,13 @@ def markdown(figures, facts, details):
         "   the wall time of `tests/bench/floor.yml` (same inventory, `become`, fact gathering and one",
         "   `ansible.builtin.ping`). Every timed re-run must report changed=0 (changed per run:",
         "   1 guest %s, 20 guests %s)." % (details.get("changed_site1"), details.get("changed_site20")),
+        "   m (information): the same re-run under Mitogen's `mitogen_linear` strategy (one Python",
+        "   interpreter kept on the dom0 for the whole run), over the same stock floor (changed per",
+        "   run: %s)." % details.get("changed_mitogen1"),
+        "   b (information): `tests/bench/package_read.yml`, run after each round: the duration",
+        "   (ansible.posix.json) of an `ansible.builtin.package_facts` task (manager apt) over that of",
+        "   the `dpkg-query` the dom0 roles run once per play (the xen_packages role) for the lab's",
+        "   packages: what reading them as package facts would add to every run.",
         "2. The same re-run with 20 guests in `xen_guests_list`: `kxlab1` and 19 guests `kxb01`..`kxb19`",
         "   (memory 128M, disk 1G, state shutdown, autostart false) that were not built by",
         "   xen-create-image (4 minutes each under TCG) but made by `hack/bench.py` over SSH, one command",
@@ -739,6 +776,8 @@ def markdown(figures, facts, details):
         "3. a: the duration (ansible.posix.json) of a `xen_domain` task (state running, autostart",
         "   false) on the running guest `kxb20`, over `ssh ... xl list kxb20` timed by the script through",
         "   the same ControlPersist master socket Ansible uses (master reused: %s)." % details.get("master_reused"),
+        "   am (information): the same `xen_domain` task in the same play run under Mitogen's",
+        "   `mitogen_linear` strategy, over the same bare `xl list`.",
         "   b: the `xen_domain` task that starts the stopped `kxb20` (built from the lab's tarball by the",
         "   `xen_guests` role, 128 MiB, pygrub), over `ssh ... xl create /etc/xen/kxb20.cfg`; the guest",
         "   is destroyed (not timed) between samples. c (information): the no-op over an",
@@ -844,7 +883,7 @@ def main():
         if SLOW:
             phases.append(("5", bench_provision, (ansible, inv1)))
         else:
-            figures[8].note = figures[9].note = "skipped (BENCH_SLOW=1)"
+            figure(figures, "5").note = figure(figures, "5b").note = "skipped (BENCH_SLOW=1)"
         if ONLY:
             phases = [phase for phase in phases if set(phase[0].split("-")) & ONLY]
         details["load"] = []
@@ -857,7 +896,7 @@ def main():
             except (BenchError, subprocess.TimeoutExpired) as exc:
                 print("bench: figures %s failed: %s" % (label, exc), file=sys.stderr)
                 for fig in figures:
-                    if fig.number.rstrip("abc") in label.split("-") and fig.value is None:
+                    if re.match(r"\d+", fig.number).group() in label.split("-") and fig.value is None:
                         fig.note = "FAILED"
                 status = 1
             details["load"].append((label, time.monotonic() - start, lab.loadavg()))

@@ -46,6 +46,10 @@ MODE_SCRIPTS = {
 }
 # The table the NAT bridges load and drop (nat ruleset and bridge stanzas).
 NAT_TABLE = "kuutorvaja_xen_nat"
+# The shell-syntax files (/etc/default/grub, our GRUB drop-in, xendomains) are
+# sourced by update-grub and the xendomains init script: xen_dom0_files has
+# sh parse each new version before it writes any of them.
+SHELL_CHECK = "sh -n %s"
 
 
 class _Unset:
@@ -167,8 +171,10 @@ def xen_hypervisor_plan(settings):
         # read after Debian's.
         default_file, dropin = s.text("grub_default_file", profile), s.text("grub_dropin", profile)
         directories.append({"path": posixpath.dirname(dropin)})
-        files.append({"path": default_file, "settings": [{"key": "XEN_OVERRIDE_GRUB_DEFAULT", "value": "1"}]})
-        files.append({"path": dropin, "content": _grub_dropin(s.text("managed"), tokens, s.text("dom0_linux_cmdline"))})
+        files.append({"path": default_file, "settings": [{"key": "XEN_OVERRIDE_GRUB_DEFAULT", "value": "1"}],
+                      "validate": SHELL_CHECK})
+        files.append({"path": dropin, "content": _grub_dropin(s.text("managed"), tokens, s.text("dom0_linux_cmdline")),
+                      "validate": SHELL_CHECK})
         grub_paths = [default_file, dropin, posixpath.dirname(dropin)]
     if toolstack == "xl":
         # Debian's conffiles: our keys set, their comments kept.
@@ -179,7 +185,7 @@ def xen_hypervisor_plan(settings):
             {"key": "XENDOMAINS_SAVE", "value": s.text("domains_save_dir") if save else '""'},
             {"key": "XENDOMAINS_RESTORE", "value": "true" if save else "false"},
             {"key": "XENDOMAINS_STOP_MAXWAIT", "value": str(s.number("domains_stop_maxwait"))},
-        ]})
+        ], "validate": SHELL_CHECK})
     xend_settings = []
     if toolstack == "xend":
         xend_settings = [

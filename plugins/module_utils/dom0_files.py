@@ -17,9 +17,12 @@ import grp
 import os
 import pwd
 import re
+import shlex
 import stat
+import tempfile
 from dataclasses import dataclass
 
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.command import CommandError, CommandRunner
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.file_write import write_atomically
 
 # How a key is written in each syntax, how its active line and a
@@ -100,6 +103,10 @@ class Dom0Files:
     def run(self, directories, files):
         """Ensure ``directories`` then ``files`` (option dicts of the module); return the result dict."""
         self.validate(directories, files)
+        # Every new version a validator checks passes before the first write.
+        for spec in files:
+            if spec.get("validate"):
+                self.check_new_version(spec)
         for spec in directories:
             self.ensure_directory(spec)
         for spec in files:
@@ -129,11 +136,58 @@ class Dom0Files:
                 if stage in seen:
                     raise Dom0FilesError("files: '%s': stage '%s' is given twice" % (path, stage))
                 seen.add(stage)
+            if spec.get("validate") is not None:
+                spec["validate_argv"] = self.validator_argv(path, spec["validate"])
             if kind == "files" and (spec.get("content") is None) == (spec.get("settings") is None):
                 raise Dom0FilesError("files: '%s' needs exactly one of content (the whole file) or settings (keys in it)" % path)
             for item in spec.get("settings") or []:
                 self.validate_setting(path, item, spec["syntax"])
             self.wanted[path] = self.wanted_attrs(spec)
+
+    @staticmethod
+    def validator_argv(path, validate):
+        """``validate`` split as a shell would split it (no shell runs it), with one ``%s`` for the file."""
+        try:
+            argv = shlex.split(validate)
+        except ValueError as exc:
+            raise Dom0FilesError("files: '%s': validate '%s' cannot be split into a command: %s" % (path, validate, exc))
+        if not argv or sum(arg.count("%s") for arg in argv) != 1 or "%s" in argv[0]:
+            raise Dom0FilesError("files: '%s': validate '%s' must be a command with one %%s, where the file to check goes"
+                                 % (path, validate))
+        return argv
+
+    def check_new_version(self, spec):
+        """Run the file's validator on a temporary copy of its new version; refuse the batch when it fails."""
+        _path, _current, old, new = self.versions(spec)
+        if old == new:
+            return
+        fd, candidate = tempfile.mkstemp(dir=getattr(self.module, "tmpdir", None), prefix="validate.")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(new.encode("utf-8", "surrogateescape"))
+            argv = [arg.replace("%s", candidate) for arg in spec["validate_argv"]]
+            try:
+                CommandRunner(self.module).run(argv)
+            except CommandError as exc:
+                raise Dom0FilesError("files: '%s': the new version failed its check (validate), nothing was written: %s"
+                                     % (spec["path"], exc))
+        finally:
+            os.unlink(candidate)
+
+    def versions(self, spec):
+        """``(real path, current attributes or None, current text or None, wanted text)`` of a file spec."""
+        path = os.path.realpath(spec["path"])
+        current = self.current_attrs(path)
+        if current is not None and not os.path.isfile(path):
+            raise Dom0FilesError("files: '%s' exists and is not a regular file" % path)
+        old = None
+        if current is not None:
+            # newline="": line endings are compared and kept as they are.
+            with open(path, "r", encoding="utf-8", errors="surrogateescape", newline="") as handle:
+                old = handle.read()
+        if spec.get("settings") is not None:
+            return path, current, old, set_keys(old or "", spec["settings"], spec["syntax"])
+        return path, current, old, spec["content"]
 
     @staticmethod
     def validate_setting(path, item, syntax):
@@ -199,19 +253,8 @@ class Dom0Files:
         (as lineinfile does), so the link itself stays. With ``stage``, a file
         that differs is written there instead, for the caller to swap in.
         """
-        path, wanted = os.path.realpath(spec["path"]), self.wanted[spec["path"]]
-        current = self.current_attrs(path)
-        if current is not None and not os.path.isfile(path):
-            raise Dom0FilesError("files: '%s' exists and is not a regular file" % path)
-        old = None
-        if current is not None:
-            # newline="": line endings are compared and kept as they are.
-            with open(path, "r", encoding="utf-8", errors="surrogateescape", newline="") as handle:
-                old = handle.read()
-        if spec.get("settings") is not None:
-            new = set_keys(old or "", spec["settings"], spec["syntax"])
-        else:
-            new = spec["content"]
+        wanted = self.wanted[spec["path"]]
+        path, current, old, new = self.versions(spec)
         if old == new and current == wanted:
             if spec.get("stage") is not None:
                 self.drop_stale_stage(spec["stage"])

@@ -111,6 +111,16 @@ options:
         type: str
         choices: [shell, xl, sxp]
         default: shell
+      validate:
+        description:
+          - A command that checks the file's new version before anything of the batch is written,
+            as in M(ansible.builtin.template) - C(%s) stands for a temporary copy of the new version,
+            for example V(nft -c -f %s) or V(sh -n %s).
+          - Split into words as a shell would, but run without a shell (no pipes, no variables). A
+            non-zero exit fails the task with the command's output, and no file or directory of the
+            batch is touched. Runs in check mode too, so that a refusal is predicted; not run when the
+            content does not change.
+        type: str
       owner:
         description: Owner (user name).
         type: str
@@ -164,6 +174,14 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+commands_run:
+  description:
+    - The O(files[].validate) commands the module ran, in order, as argv lists with the executable's path resolved
+      and the temporary copy's path in place of C(%s) (in check mode too). Also returned when a check refused a file.
+  returned: always
+  type: list
+  elements: list
+  sample: [["/usr/sbin/nft", "-c", "-f", "/root/.ansible/tmp/ansible-moduletmp-1764795000.1-abc/validate.k2j4x1"]]
 changed_paths:
   description:
     - The directories and files that were written or corrected (in check mode - would be).
@@ -182,6 +200,7 @@ staged_paths:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.command import commands_run
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.dom0_files import Dom0Files, Dom0FilesError
 
 ATTRS = dict(owner=dict(type="str", default="root"), group=dict(type="str", default="root"))
@@ -196,6 +215,7 @@ ARGUMENT_SPEC = dict(
         settings=dict(type="list", elements="dict", options=dict(
             key=dict(type="str", required=True, no_log=False), value=dict(type="str", required=True))),
         syntax=dict(type="str", choices=["shell", "xl", "sxp"], default="shell"),
+        validate=dict(type="str"),
         mode=dict(type="raw", default="0644"), **ATTRS)),
 )
 
@@ -206,8 +226,8 @@ def main():
     try:
         result = Dom0Files(module).run(module.params["directories"], module.params["files"])
     except (Dom0FilesError, OSError) as exc:
-        module.fail_json(msg=str(exc))
-    module.exit_json(**result)
+        module.fail_json(msg=str(exc), commands_run=commands_run(module))
+    module.exit_json(commands_run=commands_run(module), **result)
 
 
 if __name__ == "__main__":
