@@ -82,15 +82,6 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-commands_run:
-  description:
-    - Every command the module ran on the host, in order, as argv lists with the executable's path resolved
-      (reads too; in check mode only reads run). A command run several times in a row, as a poll is, is listed once.
-    - The password of a URL is masked. Also returned when the module fails after running commands.
-  returned: always
-  type: list
-  elements: list
-  sample: [["/usr/sbin/xl", "list"], ["/sbin/e2fsck", "-f", "-y", "/data/domains/web1/disk.img"], ["/sbin/resize2fs", "-p", "/data/domains/web1/disk.img"]]
 path:
   description: The image.
   returned: always
@@ -137,6 +128,11 @@ fs_resized:
   type: bool
   sample: true
 
+commands_run:
+  description: Every command the module ran on the dom0, in order, as argv lists (reads too, a poll once, URL passwords masked), also on failure.
+  returned: always
+  type: list
+  elements: list
 """
 
 from ansible.module_utils.basic import AnsibleModule

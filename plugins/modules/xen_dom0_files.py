@@ -174,14 +174,6 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-commands_run:
-  description:
-    - The O(files[].validate) commands the module ran, in order, as argv lists with the executable's path resolved
-      and the temporary copy's path in place of C(%s) (in check mode too). Also returned when a check refused a file.
-  returned: always
-  type: list
-  elements: list
-  sample: [["/usr/sbin/nft", "-c", "-f", "/root/.ansible/tmp/ansible-moduletmp-1764795000.1-abc/validate.k2j4x1"]]
 changed_paths:
   description:
     - The directories and files that were written or corrected (in check mode - would be).
@@ -196,6 +188,11 @@ staged_paths:
   type: list
   elements: str
   sample: ["/etc/network/interfaces.d/xenbr0"]
+commands_run:
+  description: The O(files[].validate) commands that ran (argv lists, the copy's path for C(%s)), also when one refused.
+  returned: always
+  type: list
+  elements: list
 """
 
 from ansible.module_utils.basic import AnsibleModule

@@ -141,15 +141,6 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-commands_run:
-  description:
-    - Every command the module ran on the host, in order, as argv lists with the executable's path resolved
-      (reads too; in check mode only reads run). A command run several times in a row, as a poll is, is listed once.
-    - The password of a URL is masked. Also returned when the module fails after running commands.
-  returned: always
-  type: list
-  elements: list
-  sample: [["/usr/sbin/xl", "list"], ["/usr/sbin/xl", "create", "/etc/xen/web1.cfg"], ["/usr/sbin/xl", "list"]]
 name:
   description: Name of the guest.
   returned: always
@@ -241,6 +232,11 @@ restart_reasons:
   type: list
   elements: str
   sample: ["memory: running 256 MiB, config 512 MiB"]
+commands_run:
+  description: Every command the module ran on the dom0, in order, as argv lists (reads too, a poll once, URL passwords masked), also on failure.
+  returned: always
+  type: list
+  elements: list
 """
 
 from ansible.module_utils.basic import AnsibleModule

@@ -233,15 +233,6 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-commands_run:
-  description:
-    - Every command the module ran on the host, in order, as argv lists with the executable's path resolved
-      (reads too; in check mode only reads run). A command run several times in a row, as a poll is, is listed once.
-    - The password of a URL is masked. Also returned when the module fails after running commands.
-  returned: always
-  type: list
-  elements: list
-  sample: [["/usr/sbin/xl", "list"], ["/usr/sbin/xen-create-image", "--hostname=web1", "--config=/etc/xen-tools/xen-tools.conf"]]
 guests:
   description: One result per guest, in the order of O(guests).
   returned: always
@@ -276,6 +267,11 @@ guests:
       description: The power and autostart step's result (as M(kuutorvaja.xen.xen_domain) returns it), or null when nothing differed.
       type: dict
       sample: null
+commands_run:
+  description: Every command the module ran on the dom0, in order, as argv lists (reads too, a poll once, URL passwords masked), also on failure.
+  returned: always
+  type: list
+  elements: list
 """
 
 from ansible.module_utils.basic import AnsibleModule

@@ -132,15 +132,6 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-commands_run:
-  description:
-    - Every command the module ran on the host, in order, as argv lists with the executable's path resolved
-      (reads too; in check mode only reads run). A command run several times in a row, as a poll is, is listed once.
-    - The password of a URL is masked. Also returned when the module fails after running commands.
-  returned: always
-  type: list
-  elements: list
-  sample: [["/usr/sbin/xl", "list"], ["/sbin/losetup", "--find", "--show", "/data/domains/web1/disk.img"], ["/bin/mount", "/dev/loop0", "/tmp/guest"]]
 results:
   description: One entry per operation - C(action), C(path), C(changed) and what it found
     (C(content), C(exists), C(state), C(mode), ...).
@@ -169,6 +160,11 @@ partition:
   returned: always
   type: int
   sample: null
+commands_run:
+  description: Every command the module ran on the dom0, in order, as argv lists (reads too, a poll once, URL passwords masked), also on failure.
+  returned: always
+  type: list
+  elements: list
 """
 
 from ansible.module_utils.basic import AnsibleModule

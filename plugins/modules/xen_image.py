@@ -269,15 +269,6 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-commands_run:
-  description:
-    - Every command the module ran on the host, in order, as argv lists with the executable's path resolved
-      (reads too; in check mode only reads run). A command run several times in a row, as a poll is, is listed once.
-    - The password of a URL is masked. Also returned when the module fails after running commands.
-  returned: always
-  type: list
-  elements: list
-  sample: [["/usr/sbin/xl", "list"], ["/usr/sbin/xen-create-image", "--hostname=web1", "--mirror=http://user:********@mirror.example.org/debian"]]
 config:
   description: Path of the guest config.
   returned: always
@@ -362,6 +353,11 @@ removed:
   elements: str
   sample: ["/etc/xen/auto/web1.cfg", "/etc/xen/web1.cfg", "/srv/xen/domains/web1/disk.img", "/srv/xen/domains/web1/swap.img", "/srv/xen/domains/web1"]
 
+commands_run:
+  description: Every command the module ran on the dom0, in order, as argv lists (reads too, a poll once, URL passwords masked), also on failure.
+  returned: always
+  type: list
+  elements: list
 """
 
 from ansible.module_utils.basic import AnsibleModule

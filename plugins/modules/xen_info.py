@@ -79,15 +79,6 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-commands_run:
-  description:
-    - Every command the module ran on the host, in order, as argv lists with the executable's path resolved
-      (reads too; in check mode only reads run). A command run several times in a row, as a poll is, is listed once.
-    - The password of a URL is masked. Also returned when the module fails after running commands.
-  returned: when the toolstack was asked (not with O(only_on_dom0) on a host that is no running dom0)
-  type: list
-  elements: list
-  sample: [["/usr/sbin/xl", "info"], ["/usr/sbin/xl", "list"]]
 dom0:
   description:
     - Whether this host is a running dom0. V(false) only with O(only_on_dom0=true), and then only RV(mem_total_mib) is returned besides.
@@ -220,6 +211,11 @@ dmesg:
   returned: when O(xen_dmesg=true)
   type: str
   sample: "(XEN) Xen version 4.17.7 ..."
+commands_run:
+  description: Every command the module ran on the dom0, in order, as argv lists (reads too, a poll once, URL passwords masked), also on failure.
+  returned: when the toolstack was asked (not with O(only_on_dom0) on a host that is no running dom0)
+  type: list
+  elements: list
 """
 
 from ansible.module_utils.basic import AnsibleModule
