@@ -46,6 +46,11 @@ def mask_url_passwords(text):
     return _URL_PASSWORD.sub(lambda m: m.group("head") + "********@", text)
 
 
+def masked_argv(argv):
+    """``argv`` as text for a result or a log, with every URL password masked."""
+    return [mask_url_passwords(str(arg)) for arg in argv]
+
+
 def commands_run(module):
     """Every command the module's runners ran, in order, as argv lists (URL passwords masked).
 
@@ -91,7 +96,7 @@ class CommandRunner:
         environ = dict(C_LOCALE)
         if env:
             environ.update(env)
-        reported = [mask_url_passwords(a) for a in argv]
+        reported = masked_argv(argv)
         if not self._ran or self._ran[-1] != reported:
             self._ran.append(reported)
         rc, out, err = self.module.run_command(argv, data=data, environ_update=environ, check_rc=False)

@@ -20,7 +20,7 @@ import os
 import re
 from dataclasses import dataclass, field
 
-from ansible_collections.kuutorvaja.xen.plugins.module_utils.command import CommandError
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.command import CommandError, masked_argv
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.golden_image import GoldenImageBuild
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_model import (
     AUTOSTART_DIR,
@@ -361,7 +361,7 @@ class ImageManager:
             self.xen_create_image.require()
             argv = self.xen_create_image.argv(spec, force=force or status in ("partial", "interrupted"))
         changed_result = self.result(
-            spec, changed=True, rebuilt=status != "absent", status=status, command=argv
+            spec, changed=True, rebuilt=status != "absent", status=status, command=masked_argv(argv)
         )
         if self.module.check_mode:
             return changed_result

@@ -78,7 +78,9 @@ options:
         description: New path for V(move).
         type: str
       content:
-        description: File content for V(write).
+        description:
+          - File content for V(write). Not logged, and masked in the results and the diff, as the content of
+            M(ansible.builtin.copy) (it may be a private key).
         type: str
       mode:
         description: Octal mode for V(write) and V(directory), e.g. C('0600').
@@ -182,7 +184,8 @@ OPERATION_SPEC = dict(
     action=dict(type="str", required=True, choices=["read", "stat", "move", "write", "directory", "password"]),
     path=dict(type="str"),
     dest=dict(type="str"),
-    content=dict(type="str"),
+    # Not logged, as ansible.builtin.copy's content: it may be a private key.
+    content=dict(type="str", no_log=True),
     mode=dict(type="str"),
     owner=dict(type="str"),
     group=dict(type="str"),

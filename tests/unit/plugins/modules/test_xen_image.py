@@ -83,6 +83,15 @@ def test_check_mode_reports_the_build_and_runs_nothing(module_harness, host):
     assert not os.path.exists(host.config) and not os.path.exists(os.path.dirname(host.disk))
 
 
+def test_mirror_password_is_masked_in_command_and_commands_run(module_harness, host):
+    mirror = "http://deb:s3cr3t@mirror.example.org/debian"
+    result = module_harness(xen_image.main, dict(host.args, mirror=mirror, _ansible_check_mode=True), [XL_DOM0],
+                            installed=("xl", "xen-create-image", "unshare"))
+    assert "--mirror=http://deb:********@mirror.example.org/debian" in result["command"]
+    shown = json.dumps({k: v for k, v in result.items() if not k.startswith("_")})
+    assert "s3cr3t" not in shown and len(result["commands_run"]) == 1  # check mode: only the toolstack read ran
+
+
 def test_failed_build_removes_what_it_created_and_quotes_the_log(module_harness, host):
     os.makedirs(host.root / "log")
     (host.root / "log" / "test1.log").write_text(fixture_text("xen-tools/test1-failed.log"))
