@@ -654,11 +654,13 @@ class Toolstack:
         brought the network up. Every ``recheck`` seconds the domain list is
         read again, so a guest that crashes or goes away ends the wait at once.
         Returns ``(outcome, seconds)``; outcome is ``ready``, ``timeout``,
-        ``gone`` (no longer alive as ``domid``) or ``no-vif``.
+        ``gone`` (no longer alive as ``domid``) or ``no-vif``. The caller has
+        just read the list (that is where ``domid`` comes from): the first
+        re-read is due after ``recheck`` seconds, or at once with no vif.
         """
         start = self.clock()
         deadline = start + timeout
-        next_check = start
+        next_check = start + recheck
         while True:
             now = self.clock()
             packets = self.vif_rx_packets(domid)
