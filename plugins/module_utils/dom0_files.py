@@ -121,21 +121,9 @@ class Dom0Files:
         """Check every path, key, value, owner, group and mode before anything is touched."""
         seen = set()
         for kind, spec in [("directories", d) for d in directories] + [("files", f) for f in files]:
-            path = spec["path"]
-            if not os.path.isabs(path) or ".." in path.split("/"):
-                raise Dom0FilesError("%s: path '%s' must be absolute, without '..'" % (kind, path))
-            path = spec["path"] = os.path.normpath(path)
-            if path in seen:
-                raise Dom0FilesError("%s: path '%s' is given twice" % (kind, path))
-            seen.add(path)
+            path = spec["path"] = self.claim(spec["path"], seen, "%s: path" % kind)
             if spec.get("stage") is not None:
-                stage = spec["stage"]
-                if not os.path.isabs(stage) or ".." in stage.split("/"):
-                    raise Dom0FilesError("files: '%s': stage '%s' must be absolute, without '..'" % (path, stage))
-                stage = spec["stage"] = os.path.normpath(stage)
-                if stage in seen:
-                    raise Dom0FilesError("files: '%s': stage '%s' is given twice" % (path, stage))
-                seen.add(stage)
+                spec["stage"] = self.claim(spec["stage"], seen, "files: '%s': stage" % path)
             if spec.get("validate") is not None:
                 spec["validate_argv"] = self.validator_argv(path, spec["validate"])
             if kind == "files" and (spec.get("content") is None) == (spec.get("settings") is None):
@@ -143,6 +131,17 @@ class Dom0Files:
             for item in spec.get("settings") or []:
                 self.validate_setting(path, item, spec["syntax"])
             self.wanted[path] = self.wanted_attrs(spec)
+
+    @staticmethod
+    def claim(path, seen, what):
+        """``path`` normalised and added to ``seen``; refused when relative, with '..', or already given."""
+        if not os.path.isabs(path) or ".." in path.split("/"):
+            raise Dom0FilesError("%s '%s' must be absolute, without '..'" % (what, path))
+        path = os.path.normpath(path)
+        if path in seen:
+            raise Dom0FilesError("%s '%s' is given twice" % (what, path))
+        seen.add(path)
+        return path
 
     @staticmethod
     def validator_argv(path, validate):
