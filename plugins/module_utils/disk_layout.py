@@ -9,7 +9,8 @@ Private to the kuutorvaja.xen collection: no API promise to other code.
 The partition table (MBR, GPT) and the filesystem magic tell a bare
 filesystem from a partitioned disk without any tool; the size of a bare
 ext2/3/4 filesystem comes from its superblock in the same bytes (what
-``dumpe2fs -h`` prints, without running it).
+``dumpe2fs -h`` prints, without running it). :func:`disk_identities` tells
+which object a disk path is, whatever it is called.
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ import struct
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_model import GuestError
 
 SECTOR = 512
+# Where the kernel shows a block device by number (a loop device's backing file under loop/).
+SYS_DEV_BLOCK = "/sys/dev/block"
+LOOP_MAJOR = 7
 # GPT partition type GUIDs (mixed-endian text form) we can name.
 _GPT_TYPES = {
     "0fc63daf-8483-4772-8e79-3d69d8477de4": "linux",
@@ -193,3 +197,34 @@ def choose_partition(layout, number=None, option="partition"):
     if not linux:
         raise GuestError("the image holds no Linux partition to pick; set %s to the partition number" % option)
     return max(linux, key=lambda p: p["size"])
+
+
+def disk_identities(path, sys_dev_block=SYS_DEV_BLOCK):
+    """What ``path`` is as the kernel sees it, whatever name it goes by: a set of identities.
+
+    ``("file", st_dev, st_ino)`` for a regular file (a hard link or symlink to
+    it is the same), ``("block", st_rdev)`` for a block device (LVM's
+    ``/dev/VG/LV`` and ``/dev/dm-N`` are the same); a loop device adds its
+    backing file's, so ``/dev/loopN`` and the image behind it meet. Two paths
+    are one disk when their sets intersect. Empty when ``path`` is missing.
+    """
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return set()
+    if stat.S_ISREG(st.st_mode):
+        return {("file", st.st_dev, st.st_ino)}
+    if not stat.S_ISBLK(st.st_mode):
+        return set()
+    found = {("block", st.st_rdev)}
+    if os.major(st.st_rdev) == LOOP_MAJOR:
+        backing = os.path.join(sys_dev_block, "%d:%d" % (os.major(st.st_rdev), os.minor(st.st_rdev)), "loop", "backing_file")
+        try:
+            with open(backing) as handle:
+                name = handle.read().strip()
+        except (OSError, UnicodeDecodeError):
+            name = ""
+        # A regular file only: a loop over a loop would otherwise recurse.
+        if name and not name.endswith(" (deleted)") and os.path.isfile(name):
+            found |= disk_identities(name, sys_dev_block)
+    return found

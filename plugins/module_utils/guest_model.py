@@ -252,6 +252,15 @@ def refuse_if_running(name, domains, action):
         )
 
 
+def refuse_if_in_use(path, users, action):
+    """Raise :class:`GuestError` when live domains ``users`` have ``path`` (the same file or device) as a disk."""
+    if users:
+        raise GuestError(
+            "%s is a disk of the live domain(s) %s (the same file or device, whatever it is called); "
+            "refusing to %s while they run. Shut them down first" % (path, ", ".join(users), action)
+        )
+
+
 # --------------------------------------------------------------------------
 # The layout of a guest config as xen-create-image writes it
 # --------------------------------------------------------------------------

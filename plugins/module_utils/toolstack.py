@@ -44,6 +44,7 @@ from ansible_collections.kuutorvaja.xen.plugins.module_utils.command import (
     CommandError,
     CommandRunner,
 )
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.disk_layout import disk_identities
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_model import (
     is_transient_name,
     normalise_disk,
@@ -566,6 +567,25 @@ class Toolstack:
 
     def _parse_long(self, text):
         raise NotImplementedError
+
+    def disk_users(self, path):
+        """Names of the live domains (dom0 aside) with a disk that is ``path``'s file or device, sorted.
+
+        Compared by what the paths are (:func:`disk_identities`), not by
+        name: another guest's image offered under any name, a hard link or
+        symlink to it, or a loop device over it, is found. One long listing
+        (``xl list -l``) of every domain.
+        """
+        wanted = disk_identities(path)
+        if not wanted:
+            return []
+        users = []
+        for name, details in self.domain_details().items():
+            if details.get("domid") in (0, None):
+                continue
+            if any(disk_identities(disk["target"]) & wanted for disk in details.get("disks") or []):
+                users.append(name)
+        return sorted(users)
 
     def uptime(self, name):
         """Seconds since ``name`` started, or ``None`` when it is not running or the tool cannot say."""

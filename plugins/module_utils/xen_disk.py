@@ -23,17 +23,24 @@ from ansible_collections.kuutorvaja.xen.plugins.module_utils.disk_layout import 
     parse_layout,
     read_head,
 )
-from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_model import GuestError, refuse_if_running
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_model import (
+    GuestError,
+    refuse_if_in_use,
+    refuse_if_running,
+)
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.host_tools import ExtFs, Loop
 
 
 class DiskGrower:
     """Grow one file-backed guest disk to a target size, idempotently."""
 
-    def __init__(self, module, runner, domains):
+    def __init__(self, module, runner, domains, disk_users=None):
         self.module = module
         self.runner = runner
         self.domains = domains
+        # ``disk_users(path)``: the live domains that have that file or device
+        # as a disk, whatever ``guest`` says (the toolstack's disk_users).
+        self.disk_users = disk_users
         self.loop = Loop(runner)
         self.extfs = ExtFs(runner)
 
@@ -81,6 +88,8 @@ class DiskGrower:
             result.update(changed=False, fs_size=fs_size)
             return result
         refuse_if_running(guest, self.domains, "grow its disk %s" % path)
+        if self.disk_users is not None:
+            refuse_if_in_use(path, self.disk_users(path), "grow it")
         if self.loop.attachments(path):
             raise GuestError("%s is attached to a loop device (mounted somewhere?); detach it first" % path)
         result.update(changed=True, grown=grow, fs_resized=do_fs)

@@ -22,6 +22,7 @@ from ansible_collections.kuutorvaja.xen.plugins.module_utils.command import Comm
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_model import (
     GuestError,
     parse_size,
+    refuse_if_in_use,
     refuse_if_running,
     xen_tools_layout,
 )
@@ -284,7 +285,8 @@ class GuestList:
         result["config"] = config
         result["disk"] = None
         if not spec.lvm and not built_now:
-            result["disk"] = DiskGrower(self.module, self.runner, active).ensure(name, spec.disk_paths[0], guest.disk_bytes)
+            result["disk"] = DiskGrower(self.module, self.runner, active, disk_users=self.tool.disk_users).ensure(
+                name, spec.disk_paths[0], guest.disk_bytes)
         result["domain"] = self.power(entry, spec, config)
         if result["domain"] and result["domain"].get("diff"):
             result["diffs"].append(result["domain"].pop("diff"))
@@ -302,6 +304,7 @@ class GuestList:
             # Nothing to mount yet: the build is only predicted.
             return dict(changed=True, predicted=True)
         refuse_if_running(spec.hostname, active, "apply offline fixes to its disk")
+        refuse_if_in_use(spec.disk_paths[0], self.tool.disk_users(spec.disk_paths[0]), "apply offline fixes to it")
         results, diff, facts = run_operations(self.runner, spec.disk_paths[0], fix_operations(entry),
                                               check_mode=self.check_mode)
         if entry["fixes"].get("check_udev_mac"):

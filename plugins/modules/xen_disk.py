@@ -157,7 +157,8 @@ def main():
     params, runner = module.params, CommandRunner(module)
     try:
         name, size = validate_guest_name(params["name"]), parse_size(params["size"], "size")
-        grower = DiskGrower(module, runner, get_toolstack(module, runner, params["toolstack"]).names_with_id())
+        tool = get_toolstack(module, runner, params["toolstack"])
+        grower = DiskGrower(module, runner, tool.names_with_id(), disk_users=tool.disk_users)
         result = grower.ensure(name, params["path"], size, params["resize_fs"])
     except (GuestError, CommandError) as exc:
         module.fail_json(msg=str(exc), commands_run=commands_run(module))

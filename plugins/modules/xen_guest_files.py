@@ -174,6 +174,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.command import CommandError, CommandRunner, commands_run
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_model import (
     GuestError,
+    refuse_if_in_use,
     refuse_if_running,
     validate_guest_name,
 )
@@ -214,7 +215,9 @@ def main():
     runner = CommandRunner(module)
     try:
         name = validate_guest_name(params["name"])
-        refuse_if_running(name, get_toolstack(module, runner, params["toolstack"]).names_with_id(), "mount its disk")
+        tool = get_toolstack(module, runner, params["toolstack"])
+        refuse_if_running(name, tool.names_with_id(), "mount its disk")
+        refuse_if_in_use(params["image"], tool.disk_users(params["image"]), "mount it")
         results, diff, facts = run_operations(runner, params["image"], params["operations"],
                                               partition=params["partition"], check_mode=module.check_mode)
     except (GuestError, CommandError, OSError) as exc:

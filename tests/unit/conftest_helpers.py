@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import struct
 
@@ -68,3 +69,12 @@ def write_ext_image(path, size, **kwargs):
         handle.write(ext_head(size, **kwargs))
         handle.truncate(size)
     return str(path)
+
+
+def xl_list_long(disk=None):
+    """``xl list -l`` of the recorded dom0 running test1 (Xen 4.17), test1's first disk at ``disk`` when given."""
+    domains = json.loads(fixture_text("xen-4.17/xl-list-l-all.json"))
+    if disk is not None:
+        test1 = next(d for d in domains if d["config"]["c_info"]["name"] == "test1")
+        test1["config"]["disks"][0]["pdev_path"] = disk
+    return json.dumps(domains, indent=4)

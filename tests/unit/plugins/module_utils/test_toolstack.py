@@ -11,7 +11,7 @@ import pytest
 from ansible_collections.kuutorvaja.xen.plugins.module_utils import toolstack as ts
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.command import CommandError
 
-from ansible_collections.kuutorvaja.xen.tests.unit.conftest_helpers import fixture_text
+from ansible_collections.kuutorvaja.xen.tests.unit.conftest_helpers import fixture_text, xl_list_long
 
 
 # -- xl list / xm list -----------------------------------------------------------
@@ -566,3 +566,27 @@ def test_wait_network_calls_a_vanished_vif_of_a_crashed_guest_gone(tmp_path, mon
 
     tool.sleep = sleep_then_crash
     assert tool.wait_network("test1", 1, timeout=30, interval=1, recheck=5) == ("gone", 1.0)
+
+
+# -- disk_users: who has this disk, by what it is ---------------------------------
+
+
+def test_disk_users_finds_the_guest_by_the_file_not_the_name(tmp_path):
+    disk = tmp_path / "disk.img"
+    disk.write_bytes(b"x")
+    alias = tmp_path / "web1-disk.img"
+    alias.symlink_to(disk)
+    tool, runner, clock = make([(["xl", "list", "-l"], 0, xl_list_long(disk=str(disk)), "")])
+    assert tool.disk_users(str(alias)) == ["test1"]
+    assert runner.seen == [["xl", "list", "-l"]]
+
+
+def test_disk_users_of_a_disk_nobody_has(tmp_path):
+    disk = tmp_path / "disk.img"
+    disk.write_bytes(b"x")
+    # test1's disks are /srv/xen/... which do not exist here: nothing matches.
+    tool, runner, clock = make([(["xl", "list", "-l"], 0, xl_list_long(), "")])
+    assert tool.disk_users(str(disk)) == []
+    # A path that does not exist is nobody's disk, and costs no command.
+    tool, runner, clock = make([])
+    assert tool.disk_users(str(tmp_path / "missing.img")) == [] and runner.seen == []

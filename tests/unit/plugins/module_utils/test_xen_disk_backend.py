@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import struct
 import types
 
@@ -15,8 +16,10 @@ import pytest
 from ansible_collections.kuutorvaja.xen.tests.unit.conftest_helpers import ScriptedRunner, ext_head
 
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.command import CommandError
+from ansible_collections.kuutorvaja.xen.plugins.module_utils import disk_layout
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.disk_layout import (
     choose_partition,
+    disk_identities,
     ext_filesystem_size,
     parse_layout,
     read_head,
@@ -275,3 +278,44 @@ def test_attached_image_refused(tmp_path):
     runner = ScriptedRunner([(["losetup", "-j", path], 0, "/dev/loop3: []: (%s)\n" % path)])
     with pytest.raises(GuestError, match="attached to a loop device"):
         grower(runner).ensure("web1", path, 128 * MIB)
+
+
+# -- disk_identities: one disk, whatever it is called --------------------------
+
+
+def test_a_file_is_the_same_disk_under_a_hard_link_or_symlink(tmp_path):
+    disk = tmp_path / "disk.img"
+    disk.write_bytes(b"x")
+    os.link(str(disk), str(tmp_path / "hard.img"))
+    os.symlink(str(disk), str(tmp_path / "soft.img"))
+    other = tmp_path / "other.img"
+    other.write_bytes(b"x")
+    ids = disk_identities(str(disk))
+    assert len(ids) == 1
+    assert disk_identities(str(tmp_path / "hard.img")) == ids == disk_identities(str(tmp_path / "soft.img"))
+    assert not disk_identities(str(other)) & ids
+    assert disk_identities(str(tmp_path / "missing.img")) == set()
+    assert disk_identities(str(tmp_path)) == set()  # a directory is no disk
+
+
+def test_a_loop_device_is_also_its_backing_file(tmp_path, monkeypatch):
+    """/dev/loop3 over disk.img: the device and the file meet; a loop over another file does not."""
+    disk = tmp_path / "disk.img"
+    disk.write_bytes(b"x")
+    sys_block = tmp_path / "sys"
+    for minor, backing in ((3, str(disk)), (4, str(tmp_path / "gone.img") + " (deleted)")):
+        (sys_block / ("7:%d" % minor) / "loop").mkdir(parents=True)
+        (sys_block / ("7:%d" % minor) / "loop" / "backing_file").write_text(backing + "\n")
+    real_stat = os.stat
+    devices = {"/dev/loop3": os.makedev(7, 3), "/dev/loop4": os.makedev(7, 4), "/dev/dm-0": os.makedev(253, 0)}
+
+    def fake_stat(path, *args, **kwargs):
+        if path in devices:
+            return types.SimpleNamespace(st_mode=stat.S_IFBLK | 0o660, st_rdev=devices[path])
+        return real_stat(path, *args, **kwargs)
+
+    monkeypatch.setattr(disk_layout.os, "stat", fake_stat)
+    loop3 = disk_identities("/dev/loop3", str(sys_block))
+    assert ("block", os.makedev(7, 3)) in loop3 and disk_identities(str(disk)) <= loop3
+    assert disk_identities("/dev/loop4", str(sys_block)) == {("block", os.makedev(7, 4))}  # backing file deleted
+    assert disk_identities("/dev/dm-0", str(sys_block)) == {("block", os.makedev(253, 0))}  # not a loop: no lookup

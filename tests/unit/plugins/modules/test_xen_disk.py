@@ -13,7 +13,8 @@ import pytest
 from ansible_collections.kuutorvaja.xen.plugins.modules import xen_disk
 
 from ...conftest import CommandScript, fixture_text
-from ..module_utils.test_xen_disk_backend import ext_head, write_superblock
+from ...conftest_helpers import ext_head, xl_list_long
+from ..module_utils.test_xen_disk_backend import write_superblock
 
 XL_DOM0 = (["xl", "list"], 0, fixture_text("xen-4.17/xl-list-dom0.txt"))
 XL_TEST1 = (["xl", "list"], 0, fixture_text("xen-4.17/xl-list-running.txt"))
@@ -53,12 +54,37 @@ def test_grow_the_seeds_way(module_harness, tmp_path, resize2fs_rewrites_superbl
     path = image(tmp_path)
     result = module_harness(xen_disk.main, dict(name="fc4", path=path, size="128M"), [
         XL_DOM0,
+        (["xl", "list", "-l"], 0, xl_list_long()),
         (["losetup", "-j", path], 0, ""),
         (["e2fsck", "-f", "-y", path], 0, ""),
         (["resize2fs", "-p", path], 0, ""),
     ], installed=("xl", "losetup", "e2fsck", "resize2fs"))
     assert result["changed"] and result["grown"] and result["fs_resized"]
     assert result["fs_size_before"] == 64 * MIB and result["fs_size"] == 128 * MIB
+    result["_script"].assert_done()
+
+
+@pytest.mark.parametrize("offered", ["hardlink", "symlink", "same"])
+def test_another_live_guests_disk_is_refused_whatever_it_is_called(module_harness, tmp_path, offered):
+    """test1 runs from disk.img; the same file offered as guest fc4, under its own or another name."""
+    path = image(tmp_path)
+    alias = str(tmp_path / "fc4.img")
+    if offered == "hardlink":
+        os.link(path, alias)
+    elif offered == "symlink":
+        os.symlink(path, alias)
+    else:
+        alias = path
+    before = open(path, "rb").read(4096), os.path.getsize(path)
+    result = module_harness(xen_disk.main, dict(name="fc4", path=alias, size="128M"), [
+        XL_DOM0,  # fc4 is not running: the name says nothing
+        (["xl", "list", "-l"], 0, xl_list_long(disk=path)),
+    ], installed=("xl",))
+    assert result["failed"]
+    assert result["msg"] == (
+        "%s is a disk of the live domain(s) test1 (the same file or device, whatever it is called); "
+        "refusing to grow it while they run. Shut them down first" % alias)
+    assert (open(path, "rb").read(4096), os.path.getsize(path)) == before
     result["_script"].assert_done()
 
 

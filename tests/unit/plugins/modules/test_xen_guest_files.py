@@ -13,7 +13,7 @@ from __future__ import annotations
 from ansible_collections.kuutorvaja.xen.plugins.modules import xen_guest_files
 
 from ...conftest import fixture_text
-from ..module_utils.test_xen_disk_backend import ext_head
+from ...conftest_helpers import ext_head, xl_list_long
 
 XL_TEST1 = (["xl", "list"], 0, fixture_text("xen-4.17/xl-list-running.txt"))
 
@@ -30,6 +30,19 @@ def test_running_guest_is_not_mounted(module_harness, tmp_path):
     result = module_harness(xen_guest_files.main, dict(name="test1", image=image(tmp_path),
                                                        operations=[{"action": "read", "path": "/etc/hostname"}]), [XL_TEST1])
     assert result["failed"] and "refusing to mount its disk" in result["msg"]
+    result["_script"].assert_done()
+
+
+def test_another_live_guests_disk_is_not_mounted(module_harness, tmp_path):
+    path = image(tmp_path)
+    result = module_harness(xen_guest_files.main, dict(name="web1", image=path,
+                                                       operations=[{"action": "read", "path": "/etc/hostname"}]), [
+        (["xl", "list"], 0, fixture_text("xen-4.17/xl-list-running.txt")),
+        (["xl", "list", "-l"], 0, xl_list_long(disk=path)),
+    ])
+    assert result["failed"] and "is a disk of the live domain(s) test1" in result["msg"]
+    assert "refusing to mount it while they run" in result["msg"]
+    # Refused before losetup or mount: the script holds no more commands.
     result["_script"].assert_done()
 
 
