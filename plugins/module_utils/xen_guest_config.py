@@ -60,6 +60,8 @@ CONFIG_ARGUMENT_SPEC = dict(
 )
 """The options of one guest config (xen_guest_config's, without ``toolstack``)."""
 
+# A guest config is a few hundred bytes; a file far larger is no config of ours.
+MAX_CONFIG_BYTES = 1024 * 1024
 HEADER = "# Managed by Ansible (kuutorvaja.xen.xen_guest_config); local changes will be overwritten.\n"
 BOOT_TYPES = ("pv", "pygrub", "pvh", "hvm")
 # Key order per boot style: the guide's own order, so its configs render back alike.
@@ -232,26 +234,44 @@ def canonical(settings):
 class GuestConfigFile:
     """One guest config file: compare, write atomically, report restart needs."""
 
-    def __init__(self, module, path):
+    def __init__(self, module, path, force=False):
         self.module = module
         self.path = path
+        self.force = force
 
-    def read(self):
-        """``(text, settings)`` of the file now, ``(None, None)`` when absent."""
-        if not os.path.exists(self.path):
+    def read(self, name, action):
+        """``(text, settings)`` of the file now, ``(None, None)`` when absent.
+
+        Only guest ``name``'s own config is replaced or removed (``action``):
+        a file that is not a Xen config (``/etc/passwd`` given as ``path``), or
+        the config of another guest, is refused unless ``force``; with force,
+        its text is kept out of the diff.
+        """
+        if not os.path.lexists(self.path):
             return None, None
-        with open(self.path, "r") as handle:
-            text = handle.read()
+        if not os.path.isfile(self.path):
+            raise GuestError("%s exists and is not a regular file; refusing to %s it" % (self.path, action))
+        with open(self.path, "r", encoding="utf-8", errors="replace") as handle:
+            text = handle.read(MAX_CONFIG_BYTES + 1)
         try:
-            return text, parse_xen_cfg(text)
+            if len(text) > MAX_CONFIG_BYTES:
+                raise XenCfgError("larger than %d bytes" % MAX_CONFIG_BYTES)
+            settings = parse_xen_cfg(text)
         except XenCfgError as exc:
-            # Unreadable as data (e.g. Python in an old xm config): rewrite it.
-            self.module.warn("%s is not plain KEY = VALUE syntax (%s); it will be replaced" % (self.path, exc))
-            return text, None
+            why = "is not a Xen guest config (%s)" % exc
+        else:
+            owner = settings.get("name")
+            if owner in (None, name):
+                return text, settings
+            why = "is the config of guest %s, not of %s" % (owner, name)
+        if not self.force:
+            raise GuestError("%s %s; refusing to %s it. Set force: true if it really is to go" % (self.path, why, action))
+        self.module.warn("%s %s; force: true, so it is %sd (its text is left out of the diff)" % (self.path, why, action))
+        return "(not shown: %s %s)\n" % (self.path, why), None
 
     def ensure(self, settings, boot, running):
         """Make the file hold ``settings``; return the module result."""
-        text, current = self.read()
+        text, current = self.read(settings.get("name"), "replace")
         new_text = render_guest_config(settings, boot)
         changed = current is None or canonical(current) != canonical(settings)
         result = {"changed": changed, "path": self.path, "settings": settings,
@@ -270,13 +290,13 @@ class GuestConfigFile:
             raise GuestError("directory %s does not exist (is Xen installed?)" % directory)
         write_atomically(self.path, text, 0o644, replace=self.module.atomic_move)
 
-    def remove(self, running):
+    def remove(self, running, name):
         """Remove the file (refused while the guest runs)."""
         if not os.path.lexists(self.path):
             return {"changed": False, "path": self.path}
         if running:
             raise GuestError("guest is running; refusing to remove its config %s. Shut it down first" % self.path)
-        before = self.read()[0] or ""
+        before = self.read(name, "remove")[0] or ""
         if not self.module.check_mode:
             os.unlink(self.path)
         return {"changed": True, "path": self.path, "diff": {"before": before, "after": ""}}
@@ -293,17 +313,17 @@ def config_request(params):
     return name, path, settings
 
 
-def converge_config(module, request, boot, domains):
+def converge_config(module, request, boot, domains, force=False):
     """Make the config of ``request`` (from :func:`config_request`) hold its settings, or remove it; return the result.
 
     ``domains`` holds the names of the domains with an id (one toolstack
     read): the config of one of them is reported as needing a restart, and
-    is not removed.
+    is not removed. ``force`` lets a file that is not this guest's config go.
     """
     name, path, settings = request
-    config = GuestConfigFile(module, path)
+    config = GuestConfigFile(module, path, force)
     running = name in domains
-    result = config.remove(running) if settings is None else config.ensure(settings, boot or "pv", running)
+    result = config.remove(running, name) if settings is None else config.ensure(settings, boot or "pv", running)
     result["name"] = name
     result["autostart"] = autostarts(name, path)
     return result

@@ -53,6 +53,15 @@ options:
     type: str
     choices: [present, absent]
     default: present
+  force:
+    description:
+      - Replace or remove O(path) even when it is not this guest's config - a file that does not
+        parse as a Xen config (for example V(/etc/passwd) given by mistake), or the config of another
+        guest (its C(name) differs). Without it such a file is refused and left as it is; with it,
+        its text is left out of the diff.
+      - A device, FIFO or directory at O(path) is refused even with it.
+    type: bool
+    default: false
   type:
     description:
       - Boot style. V(pv) boots O(kernel) from the dom0; V(pygrub) boots the
@@ -258,7 +267,7 @@ from ansible_collections.kuutorvaja.xen.plugins.module_utils.xen_guest_config im
     converge_config,
 )
 
-ARGUMENT_SPEC = dict(CONFIG_ARGUMENT_SPEC, **TOOLSTACK_ARGUMENT_SPEC)
+ARGUMENT_SPEC = dict(CONFIG_ARGUMENT_SPEC, force=dict(type="bool", default=False), **TOOLSTACK_ARGUMENT_SPEC)
 
 
 def main():
@@ -268,7 +277,8 @@ def main():
     params, runner = module.params, CommandRunner(module)
     try:
         request = config_request(params)
-        result = converge_config(module, request, params["type"], get_toolstack(module, runner, params["toolstack"]).names_with_id())
+        result = converge_config(module, request, params["type"], get_toolstack(module, runner, params["toolstack"]).names_with_id(),
+                                 force=params["force"])
     except (GuestError, CommandError) as exc:
         module.fail_json(msg=str(exc), commands_run=commands_run(module))
     module.exit_json(**result, commands_run=commands_run(module))

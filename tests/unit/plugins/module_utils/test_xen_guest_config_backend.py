@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import types
 
+import os
+
 import pytest
 
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_model import GuestError
@@ -175,6 +177,52 @@ def test_remove_refused_while_running(tmp_path):
     path = tmp_path / "web1.cfg"
     path.write_text("name = 'web1'\n")
     with pytest.raises(GuestError, match="running"):
-        GuestConfigFile(_module(), str(path)).remove(running=True)
-    assert GuestConfigFile(_module(), str(path)).remove(running=False)["changed"]
+        GuestConfigFile(_module(), str(path)).remove(running=True, name="web1")
+    assert GuestConfigFile(_module(), str(path)).remove(running=False, name="web1")["changed"]
     assert not path.exists()
+
+
+PASSWD = "root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n"
+
+
+@pytest.mark.parametrize("text, why", [
+    (PASSWD, "is not a Xen guest config"),
+    ("name = 'livevm'\nmemory = 256\n", "is the config of guest livevm, not of web1"),
+])
+@pytest.mark.parametrize("state", ["present", "absent"])
+def test_a_file_that_is_not_this_guests_config_is_left_alone(tmp_path, text, why, state):
+    """xen_guest_config {name: web1, path: <someone else's file>}: refused, the file as it was, nothing in a diff."""
+    path = tmp_path / "victim"
+    path.write_text(text)
+    config = GuestConfigFile(_module(), str(path))
+    action = "replace" if state == "present" else "remove"
+    with pytest.raises(GuestError) as caught:
+        if state == "present":
+            config.ensure(build_settings(dict(SEED_PV, name="web1")), "pv", False)
+        else:
+            config.remove(running=False, name="web1")
+    message = str(caught.value)
+    assert message.startswith("%s %s" % (path, why)) and ("refusing to %s it. Set force: true" % action) in message
+    assert "root:x:0:0" not in message
+    assert path.read_text() == text
+
+
+def test_force_replaces_a_foreign_file_without_showing_it(tmp_path):
+    path = tmp_path / "victim"
+    path.write_text(PASSWD)
+    warnings = []
+    module = _module()
+    module.warn = warnings.append
+    result = GuestConfigFile(module, str(path), force=True).ensure(build_settings(dict(SEED_PV, name="web1")), "pv", False)
+    assert result["changed"] and "'web1'" in path.read_text() and "root:x" not in path.read_text()
+    assert "root:x:0:0" not in result["diff"]["before"] and "not a Xen guest config" in result["diff"]["before"]
+    assert len(warnings) == 1 and "force: true" in warnings[0]
+
+
+@pytest.mark.parametrize("force", [False, True])
+def test_a_fifo_is_refused_even_with_force(tmp_path, force):
+    path = tmp_path / "web1.cfg"
+    os.mkfifo(str(path))
+    with pytest.raises(GuestError, match="exists and is not a regular file; refusing to remove it"):
+        GuestConfigFile(_module(), str(path), force=force).remove(running=False, name="web1")
+    assert path.exists()
