@@ -20,7 +20,9 @@ description:
     filesystem fills it. When an earlier run grew the file but not the
     filesystem, the filesystem is resized.
   - Refuses - while the guest runs (it is in the toolstack's domain list);
-    shrinking; block devices; an image attached to a loop device; and, with
+    a disk that any live domain has, whatever O(name) says (compared by what the
+    path is - the same file through a link, a loop device over it - from
+    C(xl list -l)); shrinking; block devices; an image attached to a loop device; and, with
     O(resize_fs=true), an image holding a partition table (the guide's warning -
     make a new partition in the free space instead) or a non-ext filesystem.
     Set O(resize_fs=false) to extend such a file only.

@@ -20,7 +20,9 @@ description:
     partition's offset (C(losetup --offset --sizelimit)); no kernel partition
     scanning is needed.
   - Refused while the guest runs (the guide - "the domU must not be running"),
-    and when the image is already attached to a loop device.
+    when any live domain has the image as a disk, whatever O(name) says (compared
+    by what the path is, from C(xl list -l)), and when the image is already
+    attached to a loop device.
   - Paths are inside the guest; symlinks are resolved against the guest's root,
     never the dom0's.
   - Mounted read-only when every operation only reads, and in check mode.
