@@ -15,14 +15,12 @@ import pytest
 
 from ansible_collections.kuutorvaja.xen.tests.unit.conftest_helpers import ScriptedRunner, ext_head
 
-from ansible_collections.kuutorvaja.xen.plugins.module_utils.command import CommandError
 from ansible_collections.kuutorvaja.xen.plugins.module_utils import disk_layout
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.disk_layout import (
     choose_partition,
     disk_identities,
     ext_filesystem_size,
     parse_layout,
-    read_head,
 )
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.xen_disk import DiskGrower
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.xen_guest_files import parse_persistent_net_rules
