@@ -28,16 +28,19 @@ _RAN_ATTR = "_kuutorvaja_xen_commands_run"
 
 
 class CommandError(Exception):
-    """A command failed; the message quotes the command, its rc and stderr."""
+    """A command failed; the message quotes the command, its rc and stderr, URL passwords masked.
+
+    The message reaches results and logs; ``argv`` keeps what really ran.
+    """
 
     def __init__(self, argv, rc, stdout, stderr):
         self.argv = list(argv)
         self.rc = rc
         self.stdout = stdout
         self.stderr = stderr
-        detail = (stderr or stdout or "").strip()
+        detail = mask_url_passwords((stderr or stdout or "").strip())
         super().__init__(
-            "command '%s' failed with rc=%s: %s" % (quote_argv(argv), rc, detail or "(no output)")
+            "command '%s' failed with rc=%s: %s" % (quote_argv(masked_argv(argv)), rc, detail or "(no output)")
         )
 
 

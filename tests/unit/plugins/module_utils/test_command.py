@@ -81,6 +81,13 @@ def test_url_passwords_are_masked_in_the_record_but_not_in_what_runs():
     assert commands_run(module) == [["/usr/sbin/xen-create-image", "--mirror=http://deb:********@mirror.example.org/debian"]]
 
 
+def test_a_failed_commands_message_masks_the_url_password_of_argv_and_stderr():
+    error = CommandError(["debootstrap", "bookworm", "/mnt", "http://deb:s3cr3t@mirror.example.org/debian"], 1, "",
+                         "E: Failed getting release file http://deb:s3cr3t@mirror.example.org/debian/dists/bookworm/Release")
+    assert "s3cr3t" not in str(error) and str(error).count("deb:********@mirror.example.org") == 2
+    assert error.argv[-1] == "http://deb:s3cr3t@mirror.example.org/debian"  # what really ran, for the caller
+
+
 @pytest.mark.parametrize("text, masked", [
     ("http://user:pass@host/debian", "http://user:********@host/debian"),
     ("https://u:p@ss:w@rd@host/x@y", "https://u:********@host/x@y"),  # up to the host's @, not into the path
