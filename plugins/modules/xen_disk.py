@@ -26,21 +26,10 @@ description:
     O(resize_fs=true), an image holding a partition table (the guide's warning -
     make a new partition in the free space instead) or a non-ext filesystem.
     Set O(resize_fs=false) to extend such a file only.
-author:
-  - kuutorvaja.xen contributors (@kuutorvaja)
-extends_documentation_fragment:
-  - kuutorvaja.xen.toolstack
-  - kuutorvaja.xen.attributes
-  - kuutorvaja.xen.attributes.platform
+extends_documentation_fragment: [kuutorvaja.xen.toolstack, kuutorvaja.xen.attributes]
 attributes:
-  check_mode:
-    support: full
-    details:
-      - Reports whether the file and filesystem would grow.
-  diff_mode:
-    support: none
-    details:
-      - Nothing to show as a diff; the result lists what changed.
+  check_mode: {support: full, details: ["Reports whether the file and filesystem would grow."]}
+  diff_mode: {support: none, details: ["Nothing to show as a diff; the result lists what changed."]}
 options:
   name:
     description: The guest the disk belongs to; it must not be running.
@@ -129,12 +118,8 @@ fs_resized:
   returned: always
   type: bool
   sample: true
-
-commands_run:
-  description: Every command the module ran on the dom0, in order, as argv lists (reads too, a poll once, URL passwords masked), also on failure.
-  returned: always
-  type: list
-  elements: list
+commands_run: {returned: always, type: list, elements: list, description: "Every command the module ran on the dom0, in order,
+  as argv lists (reads too, a poll once, URL passwords masked), also on failure."}
 """
 
 from ansible.module_utils.basic import AnsibleModule

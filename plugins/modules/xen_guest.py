@@ -25,22 +25,12 @@ description:
     C(state=absent).
   - This is the module behind the C(kuutorvaja.xen.xen_guests) role, which hands it C(xen_guests_list) and
     its C(xen_guests_*) defaults.
-author:
-  - kuutorvaja.xen contributors (@kuutorvaja)
-extends_documentation_fragment:
-  - kuutorvaja.xen.toolstack
-  - kuutorvaja.xen.attributes
-  - kuutorvaja.xen.attributes.platform
+extends_documentation_fragment: [kuutorvaja.xen.toolstack, kuutorvaja.xen.attributes]
 attributes:
-  check_mode:
-    support: full
-    details:
-      - Predicts every step without changing the host; a guest whose image would be built is predicted to get
-        its config, and its power state and autostart are predicted as if the config existed.
-  diff_mode:
-    support: full
-    details:
-      - Shows each changed config file (before and after) and each power state or autostart change.
+  check_mode: {support: full, details: ["Predicts every step without changing the host; a guest whose image would be
+    built is predicted to get its config, and its power state and autostart are predicted as if the config existed."]}
+  diff_mode: {support: full, details: ["Shows each changed config file (before and after) and each power state or
+    autostart change."]}
 options:
   guests:
     description:
@@ -267,11 +257,8 @@ guests:
       description: The power and autostart step's result (as M(kuutorvaja.xen.xen_domain) returns it), or null when nothing differed.
       type: dict
       sample: null
-commands_run:
-  description: Every command the module ran on the dom0, in order, as argv lists (reads too, a poll once, URL passwords masked), also on failure.
-  returned: always
-  type: list
-  elements: list
+commands_run: {returned: always, type: list, elements: list, description: "Every command the module ran on the dom0, in order,
+  as argv lists (reads too, a poll once, URL passwords masked), also on failure."}
 """
 
 from ansible.module_utils.basic import AnsibleModule

@@ -23,21 +23,10 @@ description:
   - A changed config of a running guest is written and reported with
     RV(restart_required=true); the running guest keeps its old settings until
     it is restarted (e.g. M(kuutorvaja.xen.xen_domain) with C(state=rebooted)).
-author:
-  - kuutorvaja.xen contributors (@kuutorvaja)
-extends_documentation_fragment:
-  - kuutorvaja.xen.toolstack
-  - kuutorvaja.xen.attributes
-  - kuutorvaja.xen.attributes.platform
+extends_documentation_fragment: [kuutorvaja.xen.toolstack, kuutorvaja.xen.attributes]
 attributes:
-  check_mode:
-    support: full
-    details:
-      - Reports the change and the diff without writing.
-  diff_mode:
-    support: full
-    details:
-      - Shows the old and new file.
+  check_mode: {support: full, details: ["Reports the change and the diff without writing."]}
+  diff_mode: {support: full, details: ["Shows the old and new file."]}
 options:
   name:
     description: Guest (domain) name.
@@ -248,12 +237,8 @@ autostart:
   returned: always
   type: bool
   sample: true
-
-commands_run:
-  description: Every command the module ran on the dom0, in order, as argv lists (reads too, a poll once, URL passwords masked), also on failure.
-  returned: always
-  type: list
-  elements: list
+commands_run: {returned: always, type: list, elements: list, description: "Every command the module ran on the dom0, in order,
+  as argv lists (reads too, a poll once, URL passwords masked), also on failure."}
 """
 
 from ansible.module_utils.basic import AnsibleModule

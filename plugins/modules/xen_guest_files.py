@@ -28,21 +28,10 @@ description:
   - Mounted read-only when every operation only reads, and in check mode.
   - Also returns RV(persistent_net) - the MACs in the guest's udev
     persistent-net rules, for pinning the MAC in the guest config.
-author:
-  - kuutorvaja.xen contributors (@kuutorvaja)
-extends_documentation_fragment:
-  - kuutorvaja.xen.toolstack
-  - kuutorvaja.xen.attributes
-  - kuutorvaja.xen.attributes.platform
+extends_documentation_fragment: [kuutorvaja.xen.toolstack, kuutorvaja.xen.attributes]
 attributes:
-  check_mode:
-    support: full
-    details:
-      - Mounts read-only and reports what would change.
-  diff_mode:
-    support: full
-    details:
-      - Shows file content changes of C(write) operations (never of C(password)).
+  check_mode: {support: full, details: ["Mounts read-only and reports what would change."]}
+  diff_mode: {support: full, details: ["Shows file content changes of C(write) operations (never of C(password))."]}
 options:
   name:
     description: The guest the image belongs to; it must not be running.
@@ -164,11 +153,8 @@ partition:
   returned: always
   type: int
   sample: null
-commands_run:
-  description: Every command the module ran on the dom0, in order, as argv lists (reads too, a poll once, URL passwords masked), also on failure.
-  returned: always
-  type: list
-  elements: list
+commands_run: {returned: always, type: list, elements: list, description: "Every command the module ran on the dom0, in order,
+  as argv lists (reads too, a poll once, URL passwords masked), also on failure."}
 """
 
 from ansible.module_utils.basic import AnsibleModule

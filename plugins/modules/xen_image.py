@@ -41,21 +41,11 @@ description:
   - O(state=absent) removes the autostart link in C(/etc/xen/auto), the config
     and the disks (files, or logical volumes with O(lvm)); refused while the
     guest runs.
-author:
-  - kuutorvaja.xen contributors (@kuutorvaja)
-extends_documentation_fragment:
-  - kuutorvaja.xen.toolstack
-  - kuutorvaja.xen.attributes
-  - kuutorvaja.xen.attributes.platform
+extends_documentation_fragment: [kuutorvaja.xen.toolstack, kuutorvaja.xen.attributes]
 attributes:
-  check_mode:
-    support: full
-    details:
-      - Reports what would be built or removed; runs nothing that changes the host.
-  diff_mode:
-    support: none
-    details:
-      - Nothing to show as a diff; the result lists what changed.
+  check_mode: {support: full, details: ["Reports what would be built or removed; runs nothing that changes the
+    host."]}
+  diff_mode: {support: none, details: ["Nothing to show as a diff; the result lists what changed."]}
 options:
   name:
     description:
@@ -352,12 +342,8 @@ removed:
   type: list
   elements: str
   sample: ["/etc/xen/auto/web1.cfg", "/etc/xen/web1.cfg", "/srv/xen/domains/web1/disk.img", "/srv/xen/domains/web1/swap.img", "/srv/xen/domains/web1"]
-
-commands_run:
-  description: Every command the module ran on the dom0, in order, as argv lists (reads too, a poll once, URL passwords masked), also on failure.
-  returned: always
-  type: list
-  elements: list
+commands_run: {returned: always, type: list, elements: list, description: "Every command the module ran on the dom0, in order,
+  as argv lists (reads too, a poll once, URL passwords masked), also on failure."}
 """
 
 from ansible.module_utils.basic import AnsibleModule
