@@ -274,7 +274,7 @@ class GuestList:
         entry, image, spec, request = guest.entry, guest.image, guest.spec, guest.request
         name = entry["name"]
         result = dict(name=name, changed=False, diffs=[])
-        built = ImageManager(self.module, self.runner, active).ensure_present(
+        built = ImageManager(self.module, self.runner, active, disk_users=self.tool.disk_users).ensure_present(
             spec, force=bool(entry["force_rebuild"]), post_install_ops=post_install_ops(image))
         result["image"] = built
         built_now = built["changed"]

@@ -286,10 +286,12 @@ class ImageManager:
     domain names (one toolstack read shared by all guests of a run).
     """
 
-    def __init__(self, module, runner, domains, state_dir=None, autostart_dir=None):
+    def __init__(self, module, runner, domains, state_dir=None, autostart_dir=None, disk_users=None):
         self.module = module
         self.runner = runner
         self.domains = domains
+        # The toolstack's disk_users: who has a path as a disk (the golden path asks it).
+        self.disk_users = disk_users
         self.state_dir = state_dir or STATE_DIR
         self.autostart_dir = autostart_dir or AUTOSTART_DIR
         self.xen_create_image = XenCreateImage(runner)
@@ -354,7 +356,7 @@ class ImageManager:
         check_host(spec)
         golden = None
         if spec.install_method == "image":
-            golden = GoldenImageBuild(self.module, self.runner, self.domains)
+            golden = GoldenImageBuild(self.module, self.runner, self.domains, self.disk_users)
             golden.check(spec)
             argv = golden.copy_argv(spec)
         else:

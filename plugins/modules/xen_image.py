@@ -404,7 +404,8 @@ def main():
     params, runner = module.params, CommandRunner(module)
     try:
         spec = spec_from_params(params, for_delete=params["state"] == "absent")
-        manager = ImageManager(module, runner, get_toolstack(module, runner, params["toolstack"]).names_with_id())
+        tool = get_toolstack(module, runner, params["toolstack"])
+        manager = ImageManager(module, runner, tool.names_with_id(), disk_users=tool.disk_users)
         if params["state"] == "absent":
             result = manager.ensure_absent(spec)
         else:
