@@ -101,6 +101,15 @@ def autostart_link_for(name, autostart_dir=AUTOSTART_DIR):
     return os.path.join(autostart_dir or AUTOSTART_DIR, "%s.cfg" % name)
 
 
+SAVE_DIR = "/var/lib/kuutorvaja-xen/save"
+"""Where ``xen_domain state=saved`` keeps save files by default (apart from xendomains' own)."""
+
+
+def save_path_for(name, save_dir=SAVE_DIR):
+    """The save file of guest ``name``: ``SAVE_DIR/NAME.save``."""
+    return os.path.join(save_dir or SAVE_DIR, "%s.save" % name)
+
+
 def autostarts(name, config, autostart_dir=AUTOSTART_DIR):
     """True when the guest's autostart link is a symlink to this very ``config``."""
     link = autostart_link_for(name, autostart_dir)

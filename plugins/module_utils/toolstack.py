@@ -481,6 +481,7 @@ class Toolstack:
 
     name = None
     list_long_argv = None
+    restore_paused = True
 
     def __init__(self, runner, clock=None, sleep=None):
         self.runner = runner
@@ -634,6 +635,14 @@ class Toolstack:
         """Stop ``name`` at once; returns False when it did not exist."""
         return self._run_on_domain("destroy", name)
 
+    def save(self, name, path):
+        """Write ``name``'s memory and state to ``path``; the domain is gone afterwards (``save``)."""
+        self._run("save", name, path)
+
+    def restore(self, path, paused=False):
+        """Bring a domain back from the save file ``path`` (``restore -p`` when ``paused``)."""
+        self._run(*(["restore"] + (["-p"] if paused else []) + [path]))
+
     def pause(self, name):
         """Pause ``name``; returns False when it did not exist."""
         return self._run_on_domain("pause", name)
@@ -742,6 +751,8 @@ class XmToolstack(Toolstack):
 
     name = "xm"
     list_long_argv = ("list", "--long")
+    # ``xm restore`` of Xen 3.x has no ``-p``: xen_domain restores, then pauses by name.
+    restore_paused = False
 
     def _parse_long(self, text):
         return parse_xm_list_long(text)

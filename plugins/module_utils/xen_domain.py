@@ -17,10 +17,12 @@ import os
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.command import CommandError, commands_run
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_model import (
     AUTOSTART_DIR,
+    SAVE_DIR,
     GuestError,
     autostart_link_for,
     config_path_for,
     name_error,
+    save_path_for,
     validate_abs_path,
 )
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.toolstack import (
@@ -36,7 +38,7 @@ from ansible_collections.kuutorvaja.xen.plugins.module_utils.xen_cfg import (
     parse_xen_cfg,
 )
 
-STATE_CHOICES = ("running", "shutdown", "destroyed", "paused", "rebooted")
+STATE_CHOICES = ("running", "shutdown", "destroyed", "paused", "rebooted", "saved")
 NEEDS_CONFIG = ("running", "paused", "rebooted")
 
 XEN_DOMAIN_ARGUMENT_SPEC = dict(
@@ -48,6 +50,7 @@ XEN_DOMAIN_ARGUMENT_SPEC = dict(
     wait_for=dict(type="str", choices=["network"]),
     wait_timeout=dict(type="int", default=300),
     force=dict(type="bool", default=False),
+    save_dir=dict(type="path", default=SAVE_DIR),
     **TOOLSTACK_ARGUMENT_SPEC
 )
 """Argument spec of xen_domain (the module documents each option)."""
@@ -91,6 +94,10 @@ class XenDomain:
         self.params = params if params is not None else module.params
         self.name = self.params["name"]
         self.config = self.params["config"] or config_path_for(self.name)
+        self.save_dir = self.params.get("save_dir") or SAVE_DIR
+        self.save_file = save_path_for(self.name, self.save_dir)
+        # The save file this call wrote or restored from, for the result.
+        self.save_file_used = None
         self.check_mode = module.check_mode
         self.autostart_dir = autostart_dir or AUTOSTART_DIR
         self.tool = toolstack
@@ -115,6 +122,7 @@ class XenDomain:
         try:
             # The autostart link points here: it must not climb out of the config directory.
             validate_abs_path(self.config, "config")
+            validate_abs_path(self.save_dir, "save_dir")
         except GuestError as exc:
             raise XenDomainError(str(exc))
         needs_config = params["state"] in NEEDS_CONFIG or params["autostart"]
@@ -150,7 +158,7 @@ class XenDomain:
         domains = self.tool.list_domains()
         current = domains.get(self.name)
         autostart_before = self._autostart_now()
-        before = {"state": power_state(current), "autostart": autostart_before}
+        before = {"state": self._state(current), "autostart": autostart_before}
 
         changed = False
         restarted = False
@@ -160,6 +168,13 @@ class XenDomain:
             # A domain xend only knows about (an ``xm list`` row without ID) is not running: nothing to wait for.
             active = current if current is None or current.domid is not None else None
             changed, predicted, restarted = getattr(self, "_ensure_" + wanted)(active)
+            if predicted == "shutdown" and os.path.isfile(self.save_file):
+                predicted = "saved"
+                self.warnings.append("%s has a save file %s: state=running restores it; remove the file to start "
+                                     "the guest from its config instead" % (self.name, self.save_file))
+            elif active is not None and active.alive and wanted != "saved" and os.path.isfile(self.save_file):
+                self.warnings.append("save file %s exists while %s runs: it is stale (restoring it would run the "
+                                     "guest on a disk it has moved past); remove it" % (self.save_file, self.name))
         autostart_changed = False
         if self.params["autostart"] is not None:
             autostart_changed = self._ensure_autostart(self.params["autostart"])
@@ -167,7 +182,7 @@ class XenDomain:
         final = current
         if not self.check_mode and changed:
             final = self.tool.list_domains().get(self.name)
-            predicted = power_state(final)
+            predicted = self._state(final)
         ready_seconds = None
         if self.params.get("wait_for") and not self.check_mode:
             ready_seconds = self._wait_ready(final)
@@ -187,6 +202,7 @@ class XenDomain:
             "restart_required": False,
             "restart_reasons": [],
             "ready_seconds": ready_seconds,
+            "save_file": self.save_file_used,
         }
         if final is not None:
             facts = final.to_dict()
@@ -197,6 +213,13 @@ class XenDomain:
         if self.module._diff:
             result["diff"] = {"before": before, "after": after}
         return result
+
+    def _state(self, domain):
+        """:func:`power_state`, or ``saved`` for a guest that is not there but has a save file."""
+        state = power_state(domain)
+        if state == "shutdown" and os.path.isfile(self.save_file):
+            return "saved"
+        return state
 
     # -- actions ----------------------------------------------------------------
 
@@ -209,7 +232,22 @@ class XenDomain:
         return getattr(self.tool, method)(*args, **kwargs)
 
     def _create(self, paused=False):
-        self._do("create", self.config, paused=paused)
+        """Start the guest: from its save file when it has one (then the file goes), else from its config."""
+        if not os.path.isfile(self.save_file):
+            self._do("create", self.config, paused=paused)
+            return
+        self.save_file_used = self.save_file
+        paused_restore = paused and self.tool.restore_paused
+        try:
+            self._do("restore", self.save_file, paused=paused_restore)
+        except (CommandError, ToolstackError) as exc:
+            raise XenDomainError("restoring %s from %s failed (%s); the file is kept: remove it to start the guest "
+                                 "from its config instead" % (self.name, self.save_file, exc))
+        if paused and not paused_restore:
+            self._do("pause", self.name)
+        if not self.check_mode:
+            # Restoring the same memory twice would run the guest on a disk it has moved past.
+            os.unlink(self.save_file)
 
     def _wait_gone(self, current):
         """Wait for a leftover (shut down or dying) row to disappear; destroy it after the timeout with force."""
@@ -289,6 +327,38 @@ class XenDomain:
                 )
             self._do("destroy", self.name)
         return True, "shutdown", False
+
+    def _ensure_saved(self, current):
+        """Write a running or paused guest to its save file (it is gone afterwards); a saved guest is left alone."""
+        if current is None or current.state in _LEAVING:
+            if os.path.isfile(self.save_file):
+                return False, "saved", False
+            raise XenDomainError("domain %s is not running and has no save file %s: there is nothing to save"
+                                 % (self.name, self.save_file))
+        if not current.alive:
+            raise XenDomainError("domain %s is %s (flags %r): only a running or paused guest can be saved"
+                                 % (self.name, current.state, current.flags))
+        if os.path.lexists(self.save_file) and not self.params["force"]:
+            raise XenDomainError("save file %s exists already (from an earlier save); restore it (state=running) "
+                                 "or set force: true to overwrite it" % self.save_file)
+        self.save_file_used = self.save_file
+        # xl writes the guest's memory, secrets included: a root-only directory.
+        partial = self.save_file + ".partial"
+        self.commands.append([self.tool.name, "save", self.name, self.save_file])
+        if self.check_mode:
+            return True, "saved", False
+        os.makedirs(self.save_dir, mode=0o700, exist_ok=True)
+        if os.path.lexists(partial):
+            os.unlink(partial)
+        try:
+            self.tool.save(self.name, partial)
+        except (CommandError, ToolstackError):
+            if os.path.lexists(partial):
+                os.unlink(partial)
+            raise
+        os.chmod(partial, 0o600)
+        os.replace(partial, self.save_file)
+        return True, "saved", False
 
     def _ensure_destroyed(self, current):
         if current is None:

@@ -37,7 +37,9 @@ options:
   state:
     description:
       - V(running) starts the guest from O(config) (C(xl create CONFIG)) when it is not running, and unpauses it when paused.
-      - V(paused) pauses a running guest, or starts it paused (C(xl create -p CONFIG)).
+        A guest with a save file (see V(saved)) is restored from it instead (C(xl restore FILE)), and the file is
+        removed once the guest runs again (restoring it twice would run the guest on a disk it has moved past).
+      - V(paused) pauses a running guest, or starts (or restores) it paused (C(xl create -p CONFIG)).
       - V(shutdown) asks the guest to shut down cleanly and waits up to O(shutdown_timeout) seconds until it is gone.
         A paused guest is unpaused first so that it can act on the request.
         On timeout the module fails, unless O(force=true), which then destroys the guest.
@@ -46,9 +48,13 @@ options:
         O(shutdown_timeout) seconds until it is back with a new domain ID.
       - Omit to leave the power state alone (for example to manage only O(autostart)).
         At least one of O(state) and O(autostart) is required.
+      - V(saved) writes a running or paused guest's memory and state to C(SAVE_DIR/NAME.save) (C(xl save)); the guest
+        is gone afterwards, and V(running) brings it back where it was. Unchanged when the guest is not there and has
+        a save file; fails when it has neither. An existing save file is overwritten only with O(force=true).
+        The save file is reported as the state V(saved) by every later call until it is restored.
       - A guest that has crashed and is kept by C(on_crash = 'preserve') is destroyed only with O(force=true).
     type: str
-    choices: [running, shutdown, destroyed, paused, rebooted]
+    choices: [running, shutdown, destroyed, paused, rebooted, saved]
   autostart:
     description:
       - V(true) makes C(/etc/xen/auto/NAME.cfg) a symlink to O(config); V(false) removes it.
@@ -81,9 +87,18 @@ options:
   force:
     description:
       - Allow the forceful step when the gentle one is not enough, that is destroy a guest that did not shut down
-        or come back within O(shutdown_timeout), destroy a crashed guest, or replace a regular file at the autostart path.
+        or come back within O(shutdown_timeout), destroy a crashed guest, replace a regular file at the autostart path,
+        or overwrite a save file with O(state=saved).
     type: bool
     default: false
+  save_dir:
+    description:
+      - Where O(state=saved) writes the guest's save file C(NAME.save) (created root-only, mode C(0700); the file
+        holds the guest's memory, secrets included) and where a start looks for one. Absolute, without C(..).
+      - Kept apart from the directory where C(xendomains) saves guests when the dom0 stops (the
+        C(kuutorvaja.xen.xen_hypervisor) role's setting), which restores those by itself at boot.
+    type: path
+    default: /var/lib/kuutorvaja-xen/save
 attributes:
   check_mode: {support: full, details: ["Predicts the change and the commands it would run without running any of
     them; waits (O(wait_for) too) are skipped."]}
@@ -95,6 +110,16 @@ seealso:
 """
 
 EXAMPLES = r"""
+- name: Save a running guest to disk (it stops; its memory goes to /var/lib/kuutorvaja-xen/save/web1.save)
+  kuutorvaja.xen.xen_domain:
+    name: web1
+    state: saved
+
+- name: Bring it back where it was (xl restore), removing the save file
+  kuutorvaja.xen.xen_domain:
+    name: web1
+    state: running
+
 - name: Start the guide's guest from /etc/xen/xen.loomaaed.tartu.ee.cfg and start it at boot
   kuutorvaja.xen.xen_domain:
     name: xen.loomaaed.tartu.ee
@@ -148,7 +173,8 @@ toolstack:
 state:
   description:
     - Power state of the guest after the call (predicted in check mode).
-    - One of V(running), V(paused), V(shutdown) (not there, or shut down and not yet gone), V(crashed), V(dying), V(unknown).
+    - One of V(running), V(paused), V(shutdown) (not there, or shut down and not yet gone), V(saved) (not there, with
+      a save file), V(crashed), V(dying), V(unknown).
   returned: always
   type: str
   sample: running
@@ -197,6 +223,11 @@ ready_seconds:
   returned: always
   type: float
   sample: 41.5
+save_file:
+  description: The save file this call wrote (O(state=saved)) or restored the guest from (then removed); V(null) when none.
+  returned: always
+  type: str
+  sample: /var/lib/kuutorvaja-xen/save/web1.save
 restart_reasons:
   description: What differs, one line per difference.
   returned: always

@@ -82,7 +82,8 @@ class CommandScript:
     """
 
     def __init__(self, calls):
-        self.expected = [tuple(c) + ("", "")[: max(0, 4 - len(c))] for c in calls]
+        # A fifth item names a file the command writes when it succeeds (``xl save``'s output).
+        self.expected = [tuple(c) + ("", "", None)[max(0, len(c) - 2):] for c in calls]
         self.seen = []
 
     def __call__(self, module, args, **kwargs):
@@ -91,11 +92,14 @@ class CommandScript:
         index = len(self.seen) - 1
         if index >= len(self.expected):
             raise AssertionError("unexpected extra command %r (expected only %d)" % (argv, len(self.expected)))
-        want, rc, out, err = self.expected[index]
+        want, rc, out, err, creates = self.expected[index]
         if list(want) != argv:
             raise AssertionError("command %d: expected %r, got %r" % (index, list(want), argv))
         assert kwargs.get("environ_update", {}).get("LANG") == "C", "commands must run with LANG=C"
         assert isinstance(args, list), "commands must be argv lists"
+        if creates and rc == 0:
+            with open(creates, "w") as handle:
+                handle.write("written by %s\n" % " ".join(argv))
         return rc, out, err
 
     def as_method(self):

@@ -10,6 +10,7 @@ import os
 
 import pytest
 import yaml
+from ansible.module_utils import basic
 
 from ansible_collections.kuutorvaja.xen.plugins.module_utils import xen_domain as domain_utils
 from ansible_collections.kuutorvaja.xen.plugins.module_utils import toolstack as toolstack_utils
@@ -47,7 +48,13 @@ def _autostart_state(link, cfg):
 def test_xen_domain(case, tmp_path, monkeypatch, module_harness):
     cfg = str(tmp_path / "etc-xen" / "test1.cfg")
     auto = str(tmp_path / "etc-xen" / "auto")
-    subst = {"cfg": cfg, "auto": auto}
+    save_dir = str(tmp_path / "save")
+    subst = {"cfg": cfg, "auto": auto, "save": save_dir}
+    save_file = os.path.join(save_dir, "test1.save")
+    if case.get("save_file_before"):
+        os.makedirs(save_dir)
+        with open(save_file, "w") as handle:
+            handle.write("an earlier xl save\n")
     os.makedirs(os.path.dirname(cfg))
     if not case.get("config_missing"):
         with open(cfg, "w") as handle:
@@ -78,11 +85,14 @@ def test_xen_domain(case, tmp_path, monkeypatch, module_harness):
         (stats / "rx_packets").write_text("%d\n" % packets)
 
     args = _fill(dict(case["input"]), subst)
+    args.setdefault("save_dir", save_dir)
     if case.get("check_mode"):
         args["_ansible_check_mode"] = True
     if case.get("diff"):
         args["_ansible_diff"] = True
     calls = _fill(case["calls"], subst)
+    warnings = []
+    monkeypatch.setattr(basic.AnsibleModule, "warn", lambda self, msg: warnings.append(msg))
     result = module_harness(xen_domain.main, args, calls, installed=tuple(case.get("installed", ["xl"])))
 
     result["_script"].assert_done()
@@ -97,5 +107,13 @@ def test_xen_domain(case, tmp_path, monkeypatch, module_harness):
         assert case["msg_contains"] in result["msg"]
     if "sleeps" in case:
         assert result["_clock"].sleeps == case["sleeps"]
+    if "save_file_after" in case:
+        state = "none"
+        if os.path.exists(save_file):
+            state = "mode %o" % (os.stat(save_file).st_mode & 0o7777)
+        assert state == case["save_file_after"]
+        assert not os.path.exists(save_file + ".partial")
+    if "warnings_contain" in case:
+        assert any(_fill(case["warnings_contain"], subst) in w for w in warnings), warnings
     if "autostart_after" in case:
         assert _autostart_state(link, cfg) == case["autostart_after"]
