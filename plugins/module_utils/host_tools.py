@@ -101,7 +101,10 @@ class Mounts:
     @staticmethod
     def mount_argv(device, point, options=None):
         """``mount -o [options,]nodev,nosuid,noexec device point``: a guest's filesystem, whatever the caller asks."""
-        wanted = [o for o in (options or "").split(",") if o and o not in GUEST_MOUNT_OPTIONS] + list(GUEST_MOUNT_OPTIONS)
+        # The guest's options come last (the last of two contradicting ones wins); their opposites go.
+        opposite = set(o[2:] for o in GUEST_MOUNT_OPTIONS)
+        wanted = [o for o in (options or "").split(",") if o and o not in GUEST_MOUNT_OPTIONS and o not in opposite]
+        wanted += list(GUEST_MOUNT_OPTIONS)
         return ["mount", "-o", ",".join(wanted), device, point]
 
     def mount(self, device, point, options=None):

@@ -73,6 +73,11 @@ class Location:
         self.name = name
         self.guest_path = "/" + "/".join(parts)
 
+    @property
+    def is_root(self):
+        """Whether this is the guest's root directory itself."""
+        return self.dir_fd is not None and self.name is None
+
     def lstat(self):
         """The entry's own stat (a link's, not its target's), or None when there is none."""
         if self.dir_fd is None:
@@ -165,7 +170,7 @@ class GuestTree:
                             rest.append(extra)
                         elif rest:
                             rest.pop()
-                    return Location(self, None, None, rest)
+                    return Location(self, None, rest[-1], rest)
                 stack.append((os.open(part, _DIR_FLAGS, dir_fd=cur), part))
             if not stack:
                 return Location(self, self.root_fd, None, [])
@@ -583,7 +588,7 @@ class FileOps:
             raise GuestError("action move needs dest (path %s)" % op["path"])
         with self.tree.locate(op["path"], follow_last=False) as src, \
                 self.tree.locate(op["dest"], follow_last=False) as dest:
-            if src.name is None or (dest.dir_fd is not None and dest.name is None):
+            if src.is_root or dest.is_root:
                 raise GuestError("cannot move the guest's root directory")
             src_there, dest_there = src.lstat() is not None, dest.lstat() is not None
             if src_there and dest_there:
@@ -647,10 +652,13 @@ class FileOps:
         with self.tree.locate(op["path"]) as loc:
             if loc.dir_fd is None:
                 raise GuestError("parent of %s does not exist inside the guest; add a directory action first" % op["path"])
-            if loc.name is None:
+            if loc.is_root:
                 raise GuestError("%s is the guest's root directory, not a regular file" % op["path"])
             old, st = None, loc.lstat()
-            if st is not None and stat.S_ISREG(st.st_mode) and st.st_size != len(new) and st.st_size > READ_LIMIT:
+            if st is not None and not stat.S_ISREG(st.st_mode):
+                raise GuestError("%s exists inside the guest and is not a regular file (a %s); refusing to write it"
+                                 % (_shown(op["path"], loc), file_kind(st.st_mode).replace("_", " ")))
+            if st is not None and st.st_size != len(new) and st.st_size > READ_LIMIT:
                 # Differs anyway; a huge file is not read just for the diff.
                 old = b"[%d bytes, not shown]\n" % st.st_size
             elif st is not None:
