@@ -44,3 +44,42 @@ def write_atomically(path, data, mode=None, owner=None, replace=os.rename):
     finally:
         if os.path.lexists(tmp):
             os.unlink(tmp)
+
+
+def write_atomically_at(dir_fd, name, data, mode=None, owner=None):
+    """Replace ``name`` in the directory open as ``dir_fd`` with ``data``, by name only, never through a link.
+
+    For a tree whose owner is not trusted (a guest's mounted root): the
+    temporary file is created exclusively (``O_EXCL|O_NOFOLLOW``, so a planted
+    link or file cannot take its place), gets ``owner`` and ``mode`` through
+    its own descriptor, and is renamed over ``name`` inside the same
+    directory; a link at ``name`` is replaced, not followed.
+    """
+    if isinstance(data, str):
+        data = data.encode("utf-8", "surrogateescape")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    for _attempt in range(100):
+        tmp = ".%s.%s" % (name[:200], os.urandom(6).hex())
+        try:
+            fd = os.open(tmp, flags, 0o600, dir_fd=dir_fd)
+            break
+        except FileExistsError:
+            continue
+    else:
+        raise FileExistsError("no free temporary name next to %s" % name)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            # Owner first: chown clears the set-id bits that a mode may carry.
+            if owner is not None:
+                os.fchown(handle.fileno(), owner[0], owner[1])
+            if mode is not None:
+                os.fchmod(handle.fileno(), mode)
+        os.rename(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+        tmp = None
+    finally:
+        if tmp is not None:
+            try:
+                os.unlink(tmp, dir_fd=dir_fd)
+            except FileNotFoundError:
+                pass

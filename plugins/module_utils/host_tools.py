@@ -30,6 +30,10 @@ from ansible_collections.kuutorvaja.xen.plugins.module_utils.disk_layout import 
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_model import GuestError
 
 MOUNTINFO = "/proc/self/mountinfo"
+# Every mount this collection makes is of a guest's filesystem, which the
+# guest's root controls: its device nodes must not reach the dom0's devices,
+# its set-id bits grant nothing and nothing in it runs on the dom0.
+GUEST_MOUNT_OPTIONS = ("nodev", "nosuid", "noexec")
 
 
 class Loop:
@@ -94,14 +98,22 @@ class Mounts:
         except OSError:
             return []
 
+    @staticmethod
+    def mount_argv(device, point, options=None):
+        """``mount -o [options,]nodev,nosuid,noexec device point``: a guest's filesystem, whatever the caller asks."""
+        # The guest's options come last (the last of two contradicting ones wins); their opposites go.
+        opposite = set(o[2:] for o in GUEST_MOUNT_OPTIONS)
+        wanted = [o for o in (options or "").split(",") if o and o not in GUEST_MOUNT_OPTIONS and o not in opposite]
+        wanted += list(GUEST_MOUNT_OPTIONS)
+        return ["mount", "-o", ",".join(wanted), device, point]
+
     def mount(self, device, point, options=None):
-        """Mount ``device`` on ``point`` (``-o options``); raise on failure."""
-        self.runner.run(["mount"] + (["-o", options] if options else []) + [device, point])
+        """Mount ``device`` on ``point`` (always nodev,nosuid,noexec, plus ``options``); raise on failure."""
+        self.runner.run(self.mount_argv(device, point, options))
 
     def try_mount(self, device, point, options=None):
         """Like :meth:`mount`, but return whether it worked."""
-        argv = ["mount"] + (["-o", options] if options else []) + [device, point]
-        return self.runner.run(argv, check_rc=False)[0] == 0
+        return self.runner.run(self.mount_argv(device, point, options), check_rc=False)[0] == 0
 
     def umount(self, point):
         """Unmount ``point``, retrying a busy one a few times; return the error text, or '' when done."""

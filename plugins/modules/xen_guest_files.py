@@ -23,8 +23,20 @@ description:
     when any live domain has the image as a disk, whatever O(name) says (compared
     by what the path is, from C(xl list -l)), and when the image is already
     attached to a loop device.
-  - Paths are inside the guest; symlinks are resolved against the guest's root,
-    never the dom0's.
+  - The guest's content is treated as hostile. The image is mounted C(nodev,nosuid,noexec)
+    on a directory under C(/run/kuutorvaja-xen/guest-mounts). Paths are inside the guest;
+    each is resolved one component at a time from the guest's root, symlinks (absolute ones
+    too) as the guest would see them, never reaching the dom0's files. Only regular files
+    are read or written (a FIFO, device node or directory in their place is refused, never
+    opened), reads stop at 1 MiB, and a file is replaced by a new one written beside it and
+    renamed into place.
+  - Every operation is resolved and tried before the first change (owner and group names
+    from the guest's C(/etc/passwd) and C(/etc/group) as they are before the run), so a bad
+    value fails with nothing changed; an operation inside what an earlier one makes is
+    checked in its turn.
+  - SIGTERM or SIGHUP during the access unmounts and detaches as a failure does. A run killed
+    harder (SIGKILL) leaves the mount behind; the next access to the same image releases it,
+    and only what such a run provably left.
   - Mounted read-only when every operation only reads, and in check mode.
   - Also returns RV(persistent_net) - the MACs in the guest's udev
     persistent-net rules, for pinning the MAC in the guest config.
@@ -52,8 +64,9 @@ options:
     suboptions:
       action:
         description:
-          - V(read) returns a text file's content (up to 1 MiB).
-          - V(stat) returns existence, type, size, mode and owner.
+          - V(read) returns a text file's content (the first 1 MiB, with C(truncated) set when there is more).
+          - V(stat) returns existence, type (C(file), C(directory), C(link), C(fifo), C(char_device),
+            C(block_device) or C(socket)), size, mode and owner.
           - V(move) renames O(operations[].path) to O(operations[].dest) (e.g. to move a file aside);
             done when only O(operations[].dest) exists, refused when both exist.
           - V(write) ensures a file holds O(operations[].content) (atomic write).

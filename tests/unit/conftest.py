@@ -175,3 +175,11 @@ def module_harness(monkeypatch):
         return result
 
     return run
+
+
+@pytest.fixture(autouse=True)
+def _guest_mounts_in_tmp(monkeypatch, tmp_path):
+    """Guest mount directories (and their records) in the test's temp dir, never the dom0's /run."""
+    from ansible_collections.kuutorvaja.xen.plugins.module_utils import xen_guest_files
+
+    monkeypatch.setattr(xen_guest_files, "MOUNT_DIR", str(tmp_path / "guest-mounts"))

@@ -14,7 +14,7 @@ from ansible_collections.kuutorvaja.xen.tests.unit.conftest_helpers import Scrip
 
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.command import CommandError
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_model import GuestError
-from ansible_collections.kuutorvaja.xen.plugins.module_utils.xen_guest_files import FileOps, GuestMount, resolve_in_root, run_operations
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.xen_guest_files import FileOps, GuestMount, GuestTree, run_operations
 
 from .test_xen_disk_backend import ext_head, mbr_head
 
@@ -32,21 +32,28 @@ def root(tmp_path):
     return str(guest)
 
 
+def resolved(root, path, follow_last=True):
+    with GuestTree(root) as tree, tree.locate(path, follow_last) as loc:
+        return loc.guest_path
+
+
 def test_absolute_symlink_resolves_inside_the_guest(root):
     os.symlink("/etc/hostname", os.path.join(root, "etc", "link"))
-    assert resolve_in_root(root, "/etc/link") == os.path.join(root, "etc", "hostname")
+    assert resolved(root, "/etc/link") == "/etc/hostname"
     os.symlink("../../../../../../etc", os.path.join(root, "escape"))
-    assert resolve_in_root(root, "/escape/hostname") == os.path.join(root, "etc", "hostname")
-    assert resolve_in_root(root, "/../../etc/hostname") == os.path.join(root, "etc", "hostname")
+    assert resolved(root, "/escape/hostname") == "/etc/hostname"
+    assert resolved(root, "/../../etc/hostname") == "/etc/hostname"
+    assert resolved(root, "/etc/console/..") == "/etc"
+    assert resolved(root, "/etc/link", follow_last=False) == "/etc/link"
     with pytest.raises(GuestError, match="must be absolute"):
-        resolve_in_root(root, "etc/hostname")
+        resolved(root, "etc/hostname")
 
 
 def test_symlink_loop_refused(root):
     os.symlink("/b", os.path.join(root, "a"))
     os.symlink("/a", os.path.join(root, "b"))
     with pytest.raises(GuestError, match="too many symlinks"):
-        resolve_in_root(root, "/a/x")
+        resolved(root, "/a/x")
 
 
 def test_read_and_stat(root):
@@ -146,7 +153,7 @@ def test_mount_unmounts_and_detaches_even_when_the_body_fails(tmp_path):
     runner = prefix_runner([
         (["losetup", "-j", img], 0, ""),
         (["losetup", "--find", "--show", img], 0, "/dev/loop7\n"),
-        (["mount", "/dev/loop7"], 0, ""),
+        (["mount", "-o", "nodev,nosuid,noexec", "/dev/loop7"], 0, ""),
         (["umount"], 0, ""),
         (["losetup", "-d", "/dev/loop7"], 0, ""),
     ])
@@ -163,8 +170,8 @@ def test_failed_mount_still_detaches(tmp_path):
     runner = prefix_runner([
         (["losetup", "-j", img], 0, ""),
         (["losetup", "--find", "--show", "--read-only", img], 0, "/dev/loop7\n"),
-        (["mount", "-o", "ro"], 32, ""),
-        (["mount", "-o", "ro,noload"], 32, ""),
+        (["mount", "-o", "ro,nodev,nosuid,noexec", "/dev/loop7"], 32, ""),
+        (["mount", "-o", "ro,noload,nodev,nosuid,noexec", "/dev/loop7"], 32, ""),
         (["losetup", "-d", "/dev/loop7"], 0, ""),
     ])
     with pytest.raises(CommandError):
@@ -179,7 +186,7 @@ def test_partitioned_image_mounted_at_the_partition_offset(tmp_path):
     runner = prefix_runner([
         (["losetup", "-j", img], 0, ""),
         (["losetup", "--find", "--show", "--offset", str(4096 * 512), "--sizelimit", str(8192 * 512), img], 0, "/dev/loop2\n"),
-        (["mount", "/dev/loop2"], 0, ""),
+        (["mount", "-o", "nodev,nosuid,noexec", "/dev/loop2"], 0, ""),
         (["umount"], 0, ""),
         (["losetup", "-d", "/dev/loop2"], 0, ""),
     ])
