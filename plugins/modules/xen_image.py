@@ -350,6 +350,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.command import CommandError, CommandRunner, commands_run
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_model import GuestError
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.locks import locked
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.toolstack import TOOLSTACK_ARGUMENT_SPEC, get_toolstack
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.xen_image import (
     ImageManager,
@@ -404,12 +405,14 @@ def main():
     params, runner = module.params, CommandRunner(module)
     try:
         spec = spec_from_params(params, for_delete=params["state"] == "absent")
-        tool = get_toolstack(module, runner, params["toolstack"])
-        manager = ImageManager(module, runner, tool.names_with_id(), disk_users=tool.disk_users)
-        if params["state"] == "absent":
-            result = manager.ensure_absent(spec)
-        else:
-            result = manager.ensure_present(spec, force=params["force"], post_install_ops=post_install_ops(params))
+        # From the first look at the guest to the last change: no other run in between.
+        with locked(guest=spec.hostname, disks=spec.disk_paths, shared=module.check_mode):
+            tool = get_toolstack(module, runner, params["toolstack"])
+            manager = ImageManager(module, runner, tool.names_with_id(), disk_users=tool.disk_users)
+            if params["state"] == "absent":
+                result = manager.ensure_absent(spec)
+            else:
+                result = manager.ensure_present(spec, force=params["force"], post_install_ops=post_install_ops(params))
     except (GuestError, CommandError) as exc:
         module.fail_json(msg=str(exc), commands_run=commands_run(module))
     module.exit_json(**result, commands_run=commands_run(module))

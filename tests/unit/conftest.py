@@ -126,6 +126,16 @@ class FakeClock:
         self.now += seconds
 
 
+@pytest.fixture(autouse=True)
+def lock_dir(tmp_path_factory, monkeypatch):
+    """Every test takes its guest and disk locks in a directory of its own, never the host's /run/lock."""
+    from ansible_collections.kuutorvaja.xen.plugins.module_utils import locks
+
+    directory = str(tmp_path_factory.mktemp("locks"))
+    monkeypatch.setattr(locks, "LOCK_DIR", directory)
+    return directory
+
+
 @pytest.fixture
 def module_harness(monkeypatch):
     """Run a module's ``main()`` with args, scripted commands and installed tools; returns the result dict.
