@@ -172,13 +172,15 @@ def _prepare_dir(directory):
 
 
 def _holder(path):
-    """The pid written into the lock file ``path`` by its exclusive holder, or None."""
+    """Who holds the lock file ``path``, as its exclusive holder wrote it ("pid N (working on ...)"), or None."""
     try:
-        with open(path) as handle:
-            first = handle.readline().split()
-    except (OSError, UnicodeDecodeError):
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            pid, _sep, what = handle.readline().strip().partition(" ")
+    except OSError:
         return None
-    return int(first[0]) if first and first[0].isdigit() else None
+    if not pid.isdigit():
+        return None
+    return "pid %s (working on %s)" % (pid, what) if what else "pid %s" % pid
 
 
 class FileLock:
@@ -220,8 +222,7 @@ class FileLock:
 
     def timeout_message(self, timeout):
         """Why the lock could not be had: the lock file, its holder's pid if it wrote one."""
-        pid = _holder(self.path)
-        holder = "pid %d" % pid if pid else "a check-mode run (shared, no pid written)"
+        holder = _holder(self.path) or "a check-mode run (shared, no pid written)"
         return ("another run is working on %s: the lock %s is held by %s; gave up after waiting %s s. "
                 "Try again when that run has finished" % (self.what, self.path, holder, timeout))
 
@@ -239,15 +240,17 @@ class FileLock:
 
 
 @contextmanager
-def locked(guest=None, disks=(), shared=False, timeout=DEFAULT_TIMEOUT, clock=time, identities=disk_identities):
+def locked(guest=None, disks=(), shared=False, timeout=None, clock=time, identities=disk_identities):
     """Hold the lock of guest ``guest`` and of each disk path in ``disks`` for the ``with`` block.
 
-    Blocks up to ``timeout`` seconds in all, then raises :class:`LockTimeout`.
+    Blocks up to ``timeout`` seconds in all (:data:`DEFAULT_TIMEOUT` when
+    None), then raises :class:`LockTimeout`.
     A disk's identity locks are looked up again once held: when the file
     appeared or was replaced while this run waited, the disk locks are
     dropped and taken again under the new names.
     """
     directory = _prepare_dir(lock_dir())
+    timeout = DEFAULT_TIMEOUT if timeout is None else timeout
     deadline = clock.monotonic() + timeout
     held = []
 
