@@ -26,7 +26,7 @@ description:
     O(resize_fs=true), an image holding a partition table (the guide's warning -
     make a new partition in the free space instead) or a non-ext filesystem.
     Set O(resize_fs=false) to extend such a file only.
-extends_documentation_fragment: [kuutorvaja.xen.toolstack, kuutorvaja.xen.attributes]
+extends_documentation_fragment: [kuutorvaja.xen.toolstack, kuutorvaja.xen.guest_lock, kuutorvaja.xen.attributes]
 attributes:
   check_mode: {support: full, details: ["Reports whether the file and filesystem would grow."]}
   diff_mode: {support: none, details: ["Nothing to show as a diff; the result lists what changed."]}

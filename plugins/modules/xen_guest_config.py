@@ -23,7 +23,7 @@ description:
   - A changed config of a running guest is written and reported with
     RV(restart_required=true); the running guest keeps its old settings until
     it is restarted (e.g. M(kuutorvaja.xen.xen_domain) with C(state=rebooted)).
-extends_documentation_fragment: [kuutorvaja.xen.toolstack, kuutorvaja.xen.attributes]
+extends_documentation_fragment: [kuutorvaja.xen.toolstack, kuutorvaja.xen.guest_lock, kuutorvaja.xen.attributes]
 attributes:
   check_mode: {support: full, details: ["Reports the change and the diff without writing."]}
   diff_mode: {support: full, details: ["Shows the old and new file."]}

@@ -28,7 +28,7 @@ description:
   - Mounted read-only when every operation only reads, and in check mode.
   - Also returns RV(persistent_net) - the MACs in the guest's udev
     persistent-net rules, for pinning the MAC in the guest config.
-extends_documentation_fragment: [kuutorvaja.xen.toolstack, kuutorvaja.xen.attributes]
+extends_documentation_fragment: [kuutorvaja.xen.toolstack, kuutorvaja.xen.guest_lock, kuutorvaja.xen.attributes]
 attributes:
   check_mode: {support: full, details: ["Mounts read-only and reports what would change."]}
   diff_mode: {support: full, details: ["Shows file content changes of C(write) operations (never of C(password))."]}

@@ -27,6 +27,12 @@ description:
     leaves a marker in C(/var/lib/kuutorvaja-xen/builds); the next run (or
     O(state=absent)) unmounts what the killed build left mounted on the new
     disk, removes what the marker lists, and starts clean.
+  - The marker names the process that builds (pid, start time, boot id); a
+    marker of a build that still runs is never cleaned - the run fails saying
+    so. A marker that cannot be read (empty, garbled) is treated as
+    interrupted, and only the guest's own config, disks and directory (derived
+    from O(name), O(dir) or O(lvm) and O(config_dir)) are removed before the
+    rebuild, never a path read from it.
   - Root password - never on the command line and never in the result. The run
     passes C(--nopasswd --genpass=0), so the guide's C(passwd = 1) in
     C(/etc/xen-tools/xen-tools.conf) cannot block it. Give
@@ -41,7 +47,7 @@ description:
   - O(state=absent) removes the autostart link in C(/etc/xen/auto), the config
     and the disks (files, or logical volumes with O(lvm)); refused while the
     guest runs.
-extends_documentation_fragment: [kuutorvaja.xen.toolstack, kuutorvaja.xen.attributes]
+extends_documentation_fragment: [kuutorvaja.xen.toolstack, kuutorvaja.xen.guest_lock, kuutorvaja.xen.attributes]
 attributes:
   check_mode: {support: full, details: ["Reports what would be built or removed; runs nothing that changes the
     host."]}
