@@ -142,6 +142,7 @@ class XenDomain:
             self.module.fail_json(msg=str(exc))
 
     def _run(self):
+        """The module's run under the guest's lock: validate, apply, exit or fail."""
         try:
             self.validate()
         except XenDomainError as exc:

@@ -46,8 +46,8 @@ def with_dir(args, directory):
 
 
 @pytest.mark.parametrize("module, args, _shares", MODULES, ids=IDS)
-def test_a_held_guest_lock_makes_the_module_wait_then_fail_naming_it(module_harness, lock_holder, lock_dir,
-                                                                      tmp_path, monkeypatch, module, args, _shares):
+def test_a_held_guest_lock_makes_the_module_wait_then_fail(module_harness, lock_holder, lock_dir,
+                                                           tmp_path, monkeypatch, module, args, _shares):
     holder = lock_holder("test1")
     monkeypatch.setattr(locks, "DEFAULT_TIMEOUT", 0.3)
     result = module_harness(module.main, with_dir(args, str(tmp_path)), [])
