@@ -19,6 +19,15 @@ import os
 import tempfile
 
 
+def _fsync_dir(directory):
+    """Flush a directory's entries (a rename in it) to disk."""
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def write_atomically(path, data, mode=None, owner=None, replace=os.rename, sync=False):
     """Replace ``path`` with ``data`` (bytes, or str written as UTF-8 as is, line endings kept).
 
@@ -51,12 +60,3 @@ def write_atomically(path, data, mode=None, owner=None, replace=os.rename, sync=
     finally:
         if os.path.lexists(tmp):
             os.unlink(tmp)
-
-
-def _fsync_dir(directory):
-    """Flush a directory's entries (a rename in it) to disk."""
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
