@@ -17,7 +17,7 @@ description:
   - Reports the guest's facts and whether the running guest differs from its config file (O(config)) in memory,
     vcpus, disks or vifs, which only a restart applies.
   - Reads the domain list once per call; deleting a guest (config and disks) is not done here.
-extends_documentation_fragment: [kuutorvaja.xen.toolstack, kuutorvaja.xen.attributes]
+extends_documentation_fragment: [kuutorvaja.xen.toolstack, kuutorvaja.xen.guest_lock, kuutorvaja.xen.attributes]
 options:
   name:
     description:
