@@ -847,6 +847,9 @@ def translate_legacy(xend_config="", network_scripts=None, guests=None, kernel_m
         if not isinstance(text, str):
             raise LegacyError("guests[%s] must be the text of an xm config, got %s" % (key, type(text).__name__))
         translated[key] = translate_guest(key, text, report, network, guest_defaults, kernel_mode, config_dir)
+        same = [other for other, guest in translated.items() if other != key and guest["path"] == translated[key]["path"]]
+        if same:
+            raise LegacyError("guests %s and %s both become %s (the same guest name)" % (same[0], key, translated[key]["path"]))
     if any(g["options"].get("type") == "hvm" for g in translated.values()):
         hypervisor["xen_hypervisor_hvm"] = True
         report.add(DOM0, "(HVM guests)", "translated",
