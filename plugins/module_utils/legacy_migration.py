@@ -479,7 +479,7 @@ def read_xm_config(text, guest, report):
 _XL_KEYS = frozenset((
     "uuid", "cpus", "cpu_weight", "cpu_cap", "maxvcpus", "localtime", "acpi", "apic", "hap", "viridian", "serial",
     "usb", "usbdevice", "sdl", "stdvga", "keymap", "vncunused", "vncdisplay", "vncpasswd", "soundhw", "nographic",
-    "shadow_memory", "timer_mode", "dhcp", "pci", "vfb", "vtpm", "ioports", "irqs", "blkif", "netif",
+    "shadow_memory", "timer_mode", "pci", "vfb", "vtpm", "ioports", "irqs",
 ))
 # xm-only keys: dropped with the reason (the kernel IP settings built an ip= kernel argument).
 _XM_ONLY = {
@@ -491,7 +491,7 @@ _XM_ONLY = {
     "vncviewer": "xm's option to start a VNC viewer; connect one yourself (xl vncviewer)",
     "console": "xm's console option; xl attaches with xl console / xl create -c",
 }
-_XM_KERNEL_IP = ("ip", "netmask", "gateway", "hostname", "interface", "nfs_server", "nfs_root")
+_XM_KERNEL_IP = ("ip", "netmask", "gateway", "hostname", "interface", "dhcp", "nfs_server", "nfs_root")
 _VIF_KEYS = ("ip", "mac", "type", "model", "vifname", "bridge", "script", "rate")
 _SCRIPT_PREFIXES = ("iscsi", "nbd", "enbd", "drbd")
 _LEGACY_VDEV_RE = re.compile(r"(?:sd|hd)([a-z]+)([0-9]*)")
@@ -527,9 +527,11 @@ class _Guest:
         self.renamed = {}
 
     def note(self, setting, action, why):
+        """Report one of this guest's settings."""
         self.report.add(self.key, setting, action, why)
 
     def take(self, key):
+        """Remove ``key`` from the settings still to translate and return its value."""
         return self.xm.pop(key, None)
 
     def boot_style(self):
@@ -539,7 +541,8 @@ class _Guest:
         self.hvm = builder == "hvm" or bool(kernel) and str(kernel).rsplit("/", 1)[-1] == "hvmloader"
         if self.hvm:
             self.options["type"] = "hvm"
-            self.note("builder", "translated", "type = \"hvm\" (xl's form of builder='hvm')")
+            if builder is not None:
+                self.note("builder", "translated", "type = \"hvm\" (xl's form of builder='hvm')")
             if kernel:
                 self.note("kernel", "translated", "%s is hvmloader: xl loads its own (type = \"hvm\")" % kernel)
             if ramdisk:
@@ -555,7 +558,7 @@ class _Guest:
             if str(bootloader).rsplit("/", 1)[-1] != "pygrub":
                 self.options["bootloader"] = bootloader
                 self.note("bootloader", "needs_attention", "%s is kept; check it exists on the new dom0" % bootloader)
-            else:
+            elif bootloader != "pygrub":
                 self.note("bootloader", "translated",
                           "bootloader = \"pygrub\" (xl finds its own pygrub; the path %s was xm's)" % bootloader)
             for key, value in (("kernel", kernel), ("ramdisk", ramdisk)):
