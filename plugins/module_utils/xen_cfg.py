@@ -14,7 +14,8 @@ The single implementation behind the ``kuutorvaja.xen.to_xen_cfg`` and
 * :func:`parse_xen_cfg` reads such text back into a dict (strings stay
   strings, so ``memory = '1024'`` parses to ``'1024'``).
 * :func:`parse_disk_spec` reads one ``disk`` entry as
-  ``xl-disk-configuration(5)`` says, :func:`parse_vif_spec` one ``vif``.
+  ``xl-disk-configuration(5)`` says, :func:`parse_vif_spec` one ``vif``;
+  :func:`disk_spec_details` gives all a disk entry holds, for rewriting it.
 * :func:`xl_integer` reads a number setting (also a string one) as xl does.
 * :func:`normalise_guest_config` extracts what a running domain can be
   compared against: memory, vcpus, disks, vifs.
@@ -377,6 +378,7 @@ class _DiskSpec:
         self.access = None
         self.cdrom = False
         self.had_prefix = False
+        self.prefixes = []
         self.problems = []
 
     def set_once(self, field, value):
@@ -453,6 +455,7 @@ class _DiskSpec:
         elif word not in _SCRIPT_PREFIXES and word not in _IGNORED_PREFIXES:
             return False
         self.had_prefix = True
+        self.prefixes.append(word)
         return True
 
 
@@ -487,7 +490,28 @@ def parse_disk_spec(spec, strict=False):
         if strict:
             raise XenCfgError("disk entry %r is a %s; xl takes strings" % (spec, type(spec).__name__))
         return normalise_disk("", "", "w")
-    text = str(spec)
+    disk = _read_disk_spec(str(spec))
+    if strict and disk.problems:
+        raise XenCfgError("disk %r: %s" % (str(spec), "; ".join(disk.problems)))
+    return normalise_disk(disk.target or "", disk.vdev or "", "r" if disk.cdrom else disk.access or "w")
+
+
+def disk_spec_details(spec):
+    """Everything :func:`parse_disk_spec` read from one ``disk`` entry, for tools that rewrite it.
+
+    ``{target, vdev, access, cdrom, format, prefixes, problems}``: ``target``
+    is ``None`` when none was given (an empty CD-ROM drive), ``access`` is
+    ``w`` or ``r`` as given (a CD-ROM's is not forced to ``r`` here),
+    ``prefixes`` the deprecated ``word:`` prefixes in order (``['tap', 'aio']``),
+    ``problems`` what xl would refuse (empty when it takes the entry).
+    """
+    disk = _read_disk_spec(str(spec))
+    return {"target": disk.target, "vdev": disk.vdev or "", "access": disk.access or "w", "cdrom": disk.cdrom,
+            "format": disk.format, "prefixes": list(disk.prefixes), "problems": list(disk.problems)}
+
+
+def _read_disk_spec(text):
+    """Read one ``disk`` entry's text into a :class:`_DiskSpec` (the parameter loop of :func:`parse_disk_spec`)."""
     disk = _DiskSpec()
     pos = 0
     while pos < len(text):
@@ -521,9 +545,7 @@ def parse_disk_spec(spec, strict=False):
         disk.problems.append("no vdev specified")
     if disk.target is None and not disk.cdrom:
         disk.problems.append("no target specified (and device not removable)")
-    if strict and disk.problems:
-        raise XenCfgError("disk %r: %s" % (text, "; ".join(disk.problems)))
-    return normalise_disk(disk.target or "", disk.vdev or "", "r" if disk.cdrom else disk.access or "w")
+    return disk
 
 
 def parse_vif_spec(spec):

@@ -275,3 +275,20 @@ def test_preflight_once_per_plan(tmp_path):
     # The reruns with bad values were refused (rescued) before writing anything.
     assert recap(proc)["rescued"] == 2
     assert recap(proc)["changed"] == 2
+
+
+def test_translated_guide_setup_renders_on_current_debian(tmp_path):
+    """The guide's xend-config.sxp and kaks-silda.sh, translated, make the current profile's bridges and command line."""
+    proc = run_roles(tmp_path, HERE / "legacy-vars.yml", playbook="legacy.yml")
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    for bridge, nic in (("xenbr0", "eth0"), ("xenbr1", "eth1")):
+        text = (tmp_path / "etc/network/interfaces.d" / bridge).read_text()
+        assert "iface %s inet manual\n" % nic in text
+        assert "    bridge_ports %s\n" % nic in text
+    dropin = (tmp_path / "etc/default/grub.d/zz-kuutorvaja-xen.cfg").read_text()
+    assert 'GRUB_CMDLINE_XEN_DEFAULT="dom0_mem=196M,max:196M dom0_max_vcpus=1"\n' in dropin
+    xl_conf = (tmp_path / "etc/xen/xl.conf").read_text().splitlines()
+    assert 'vif.default.bridge="xenbr0"' in xl_conf
+    assert 'vif.default.script="vif-bridge"' in xl_conf
+    again = run_roles(tmp_path, HERE / "legacy-vars.yml", playbook="legacy.yml")
+    assert again.returncode == 0 and recap(again)["changed"] == 0, again.stdout[-4000:]

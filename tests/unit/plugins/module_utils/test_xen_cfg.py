@@ -23,6 +23,7 @@ from ansible_collections.kuutorvaja.xen.plugins.module_utils.toolstack import pa
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.xen_cfg import (
     XenCfgError,
     config_differences,
+    disk_spec_details,
     normalise_guest_config,
     parse_disk_spec,
     parse_xen_cfg,
@@ -675,3 +676,21 @@ def test_render_parse_round_trip_property(seed):
         assert "\u2028" not in text and "\u2029" not in text and "\r" not in text
         assert len(text.splitlines()) == text.count("\n")
     assert rendered_some
+
+
+@pytest.mark.parametrize(
+    "spec, details",
+    [
+        ("file:/data/zones/domains/full-virt/disk.img,ioemu:hda,w",
+         ("/data/zones/domains/full-virt/disk.img", "hda", "w", False, None, ["file", "ioemu"], [])),
+        ("file:/data/images/debian-40r0-i386-CD-1.iso,hdc:cdrom,r",
+         ("/data/images/debian-40r0-i386-CD-1.iso", "hdc", "r", True, None, ["file"], [])),
+        ("tap:qcow:/srv/old.qcow,xvdc,r", ("/srv/old.qcow", "xvdc", "r", False, "qcow", ["tap", "qcow"], [])),
+        (",hdd:cdrom,r", ("", "hdd", "r", True, "empty", [], [])),
+        ("vdev=hdc,access=r,devtype=cdrom", (None, "hdc", "r", True, None, [], [])),
+        ("phy:sdb1,sdb1,w!", ("sdb1", "sdb1", "w", False, None, ["phy"], ["unknown value for access: 'w!'"])),
+    ],
+)
+def test_disk_spec_details_give_what_parse_disk_spec_read(spec, details):
+    keys = ("target", "vdev", "access", "cdrom", "format", "prefixes", "problems")
+    assert disk_spec_details(spec) == dict(zip(keys, details))
