@@ -204,8 +204,9 @@ def sanitize(name):
 def parse_neighbours(text):
     """``ip -j neigh show`` JSON (or plain ``ip neigh show`` text) as a list of ``(address, mac, state)``.
 
-    Entries without a link-layer address, failed or incomplete ones, and any
-    whose address or MAC does not parse are dropped.
+    Entries without a link-layer address, failed or incomplete ones,
+    link-local addresses, and any whose address or MAC does not parse are
+    dropped.
     """
     text = (text or "").strip()
     entries = []
@@ -233,6 +234,9 @@ def parse_neighbours(text):
             address = ipaddress.ip_address(dst)
             mac = normalize_mac(lladdr)
         except (ValueError, GuestError):
+            continue
+        # A link-local address needs the dom0's interface to be reached.
+        if address.is_link_local:
             continue
         result.append((str(address), mac, state))
     return result
