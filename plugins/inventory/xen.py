@@ -14,7 +14,8 @@ DOCUMENTATION = r"""
 name: xen
 short_description: The guests of Xen dom0s as inventory hosts
 version_added: 0.1.0
-author: kuutorvaja.xen contributors
+author:
+  - kuutorvaja.xen contributors (@kuutorvaja)
 description:
   - Connects to each dom0 of O(dom0s) over SSH (the C(ssh) client, in batch mode, no shell on the controller) and reads
     its domains with the toolstack (C(xl list) for state, memory and vCPUs; C(xl list -l) for the type and the NICs'
@@ -27,7 +28,7 @@ description:
     C(ansible_ssh_common_args) with C(-o ProxyJump=...) (see O(proxy)), so that Ansible reaches it through its dom0.
   - Further host variables are C(xen_name), C(xen_domid), C(xen_state), C(xen_memory_mib), C(xen_max_memory_mib),
     C(xen_vcpus), C(xen_type), C(xen_macs), C(xen_nics) (C(mac), C(bridge)), C(xen_addresses) (every address the
-    neighbour table has for its MACs) and C(xen_dom0) (the dom0's O(dom0s[].name)).
+    neighbour table has for its MACs) and C(xen_dom0) (the C(name) of its dom0's entry in O(dom0s)).
   - The dom0 only knows the address of a guest it has exchanged packets with (a guest on a bridge that only talks to
     its router is not in the dom0's table). A guest without a known address gets no C(ansible_host); set one with
     O(compose) or in C(host_vars).
@@ -153,7 +154,7 @@ import subprocess
 from ansible.errors import AnsibleParserError
 from ansible.inventory.helpers import get_group_vars
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
-from ansible.utils.vars import combine_vars
+from ansible.utils.vars import combine_vars, load_extra_vars
 
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_model import (
     DOM0_NAME,
@@ -362,7 +363,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         if not dom0.get("name"):
             raise AnsibleParserError("%s needs name, address or inventory_host" % label)
         for key, value in dom0.items():
-            if isinstance(value, str) and "{{" in value:
+            if any(isinstance(v, str) and "{{" in v for v in (value if isinstance(value, list) else [value])):
                 raise AnsibleParserError("%s: %s=%r is a template; give the dom0's %s literally" % (label, key, value, key))
         dom0["name"] = str(dom0["name"])
         dom0["address"] = str(dom0["address"])
@@ -503,6 +504,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     def _populate(self, results):
         self.inventory.add_group("xen_guests")
+        extra_vars = load_extra_vars(self.loader) if self.get_option("use_extra_vars") else {}
         seen = {}
         for entry in results:
             dom0 = entry["dom0"]
@@ -540,9 +542,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 for key, value in host_vars.items():
                     self.inventory.set_variable(name, key, value)
                 strict = self.get_option("strict")
-                variables = self.inventory.get_host(name).get_vars()
+                variables = combine_vars(self.inventory.get_host(name).get_vars(), extra_vars)
                 self._set_composite_vars(self.get_option("compose"), variables, name, strict=strict)
-                variables = self.inventory.get_host(name).get_vars()
+                variables = combine_vars(self.inventory.get_host(name).get_vars(), extra_vars)
                 self._add_host_to_composed_groups(self.get_option("groups"), variables, name, strict=strict)
                 self._add_host_to_keyed_groups(self.get_option("keyed_groups"), variables, name, strict=strict)
 

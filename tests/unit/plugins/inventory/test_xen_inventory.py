@@ -165,6 +165,16 @@ def test_constructed_compose_groups_keyed_groups(tmp_path, monkeypatch, warnings
     assert "big" not in groups
 
 
+def test_use_extra_vars_in_compose(tmp_path, monkeypatch, warnings):
+    from ansible import context
+    from ansible.module_utils.common.collections import ImmutableDict
+
+    monkeypatch.setattr(context, "CLIARGS", ImmutableDict(extra_vars=('{"site": "tartu"}',)))
+    config = dict(LAB, use_extra_vars=True, compose={"where": "site ~ '/' ~ xen_dom0"})
+    inventory, _fake = run_plugin(tmp_path, monkeypatch, config, {"127.0.0.1": lab_outputs()}, warnings)
+    assert inventory.get_host("test1").get_vars()["where"] == "tartu/lab-dom0"
+
+
 def test_cache_is_read_then_refreshed(tmp_path, monkeypatch, warnings):
     config = dict(LAB, cache=True, cache_plugin="jsonfile", cache_connection=str(tmp_path / "cache"), cache_timeout=3600)
     outputs = {"127.0.0.1": lab_outputs()}
@@ -331,6 +341,8 @@ def test_same_guest_on_two_dom0s_is_listed_once(tmp_path, monkeypatch, warnings)
     ({"name": "x", "user": "-oX"}, "is not a login name"),
     ({"name": "x", "address": "{{ lookup('env', 'HOST') }}"}, "is a template"),
     ({"port": 22}, "needs name, address or inventory_host"),
+    ({"name": "x", "ssh_args": ["-o", "ProxyCommand={{ x }}"]}, "is a template"),
+    ({"name": "x", "ssh_args": "-o X=y"}, "ssh_args must be a list"),
     ("xen1", "must be a dict"),
 ])
 def test_bad_dom0_entries(tmp_path, monkeypatch, warnings, entry, message):
