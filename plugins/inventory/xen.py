@@ -121,6 +121,7 @@ dom0s:
     private_key_file: ~/.ssh/xen1_ed25519
 proxy: command
 
+---
 # site.xen.yml: two dom0s, one taken from hosts.yml (ansible-inventory -i hosts.yml -i site.xen.yml --graph),
 # a group per Xen type, and only running guests in `up`; cached for an hour.
 plugin: kuutorvaja.xen.xen
