@@ -155,6 +155,7 @@ import subprocess
 from ansible.errors import AnsibleParserError
 from ansible.inventory.helpers import get_group_vars
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
+from ansible.utils.unsafe_proxy import wrap_var
 from ansible.utils.vars import combine_vars, load_extra_vars
 
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_model import (
@@ -540,8 +541,10 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                     host_vars["ansible_host"] = guest["address"]
                 if entry["proxy_args"]:
                     host_vars["ansible_ssh_common_args"] = entry["proxy_args"]
+                # What the dom0 printed is data, never a template to render
+                # (ansible-core before 2.19 would render it).
                 for key, value in host_vars.items():
-                    self.inventory.set_variable(name, key, value)
+                    self.inventory.set_variable(name, key, wrap_var(value))
                 strict = self.get_option("strict")
                 variables = combine_vars(self.inventory.get_host(name).get_vars(), extra_vars)
                 self._set_composite_vars(self.get_option("compose"), variables, name, strict=strict)

@@ -279,6 +279,23 @@ def test_hostile_names_macs_and_addresses_are_left_out(tmp_path, monkeypatch, wa
     assert any("'a$(reboot)'" in w for w in warnings) and any("all digits" in w for w in warnings)
 
 
+def test_dom0_output_is_never_rendered_as_a_template(tmp_path, monkeypatch, warnings):
+    from ansible.template import Templar
+
+    try:
+        from ansible.template import trust_as_template  # ansible-core 2.19+: only trusted text is a template
+    except ImportError:
+        def trust_as_template(text):
+            return text
+
+    long_text = xl_list_long().replace('"type": "pv"', '"type": "{{ 6 * 7 }}"')
+    assert "{{ 6 * 7 }}" in long_text
+    outputs = {"127.0.0.1": lab_outputs({LIST_LONG: (0, long_text, "")})}
+    inventory, _fake = run_plugin(tmp_path, monkeypatch, LAB, outputs, warnings)
+    hostvars = inventory.get_host("test1").get_vars()
+    assert Templar(loader=DataLoader(), variables=hostvars).template(trust_as_template("{{ xen_type }}")) == "{{ 6 * 7 }}"
+
+
 def test_states_group_guests(tmp_path, monkeypatch, warnings):
     outputs = {"127.0.0.1": lab_outputs({LIST: (0, fixture_text("xen-4.17/xl-list-after-shutdown.txt"), "")})}
     inventory, _fake = run_plugin(tmp_path, monkeypatch, LAB, outputs, warnings)
