@@ -32,6 +32,9 @@ description:
   - The dom0 only knows the address of a guest it has exchanged packets with (a guest on a bridge that only talks to
     its router is not in the dom0's table). A guest without a known address gets no C(ansible_host); set one with
     O(compose) or in C(host_vars).
+  - The addresses are what the guests answer to the dom0's ARP and neighbour discovery, which a guest chooses; keep SSH's
+    host key checking on for the guests in production. An address that the table gives to two guests is used for
+    neither (with a warning).
   - A name the toolstack reports that is not a usable guest name (whitespace, quotes, shell characters, all digits)
     is left out with a warning; MACs and addresses are checked before they are used.
   - The file must end in C(xen.yml) or C(xen.yaml).
@@ -298,7 +301,6 @@ def guest_records(dom0, list_text, long_text, neigh_text):
         for address, _mac, _state in found:
             if address not in addresses:
                 addresses.append(address)
-        ipv4 = [a for a in addresses if ipaddress.ip_address(a).version == 4]
         records.append({
             "name": domain.name,
             "domid": domain.domid,
@@ -310,8 +312,20 @@ def guest_records(dom0, list_text, long_text, neigh_text):
             "macs": macs,
             "nics": nics,
             "addresses": addresses,
-            "address": ipv4[0] if ipv4 else None,
         })
+    # A guest answers ARP for whatever address it likes: an address that
+    # the table gives to two guests' MACs belongs to neither, for sure.
+    claims = {}
+    for record in records:
+        for address in record["addresses"]:
+            claims.setdefault(address, []).append(record["name"])
+    for address, names in sorted(claims.items()):
+        if len(names) > 1:
+            warnings.append("dom0 %s: address %s is claimed by the MACs of %s; given to none of them" % (dom0, address, ", ".join(names)))
+    for record in records:
+        record["addresses"] = [a for a in record["addresses"] if len(claims[a]) == 1]
+        ipv4 = [a for a in record["addresses"] if ipaddress.ip_address(a).version == 4]
+        record["address"] = ipv4[0] if ipv4 else None
     return records, warnings
 
 

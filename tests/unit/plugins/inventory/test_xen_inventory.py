@@ -11,6 +11,7 @@ and the argv is kept, so the tests see the real ssh calls the plugin makes.
 
 from __future__ import annotations
 
+import json
 import shlex
 import subprocess
 
@@ -294,6 +295,24 @@ def test_dom0_output_is_never_rendered_as_a_template(tmp_path, monkeypatch, warn
     inventory, _fake = run_plugin(tmp_path, monkeypatch, LAB, outputs, warnings)
     hostvars = inventory.get_host("test1").get_vars()
     assert Templar(loader=DataLoader(), variables=hostvars).template(trust_as_template("{{ xen_type }}")) == "{{ 6 * 7 }}"
+
+
+def test_an_address_two_guests_claim_is_given_to_neither(tmp_path, monkeypatch, warnings):
+    listing = fixture_text("xen-4.17/xl-list-running.txt") + (
+        "test2                                        2   256     1     -b----       1.0\n")
+    domains = json.loads(xl_list_long())
+    test2 = json.loads(xl_list_long())[1]
+    test2["domid"], test2["config"]["c_info"]["name"] = 2, "test2"
+    test2["config"]["nics"][0]["mac"] = "00:16:3e:00:00:02"
+    neigh = ('[{"dst":"10.0.2.16","dev":"xenbr0","lladdr":"00:16:3e:78:5d:6a","state":["REACHABLE"]},'
+             '{"dst":"10.0.2.16","dev":"vif2.0","lladdr":"00:16:3e:00:00:02","state":["REACHABLE"]},'
+             '{"dst":"10.0.2.18","dev":"xenbr0","lladdr":"00:16:3e:00:00:02","state":["STALE"]}]')
+    outputs = {"127.0.0.1": {LIST: (0, listing, ""), LIST_LONG: (0, json.dumps(domains + [test2]), ""), NEIGH: (0, neigh, "")}}
+    inventory, _fake = run_plugin(tmp_path, monkeypatch, LAB, outputs, warnings)
+    assert "ansible_host" not in inventory.get_host("test1").get_vars()
+    assert inventory.get_host("test2").get_vars()["ansible_host"] == "10.0.2.18"
+    assert inventory.get_host("test2").get_vars()["xen_addresses"] == ["10.0.2.18"]
+    assert warnings == ["dom0 lab-dom0: address 10.0.2.16 is claimed by the MACs of test1, test2; given to none of them"]
 
 
 def test_states_group_guests(tmp_path, monkeypatch, warnings):
