@@ -13,6 +13,7 @@ export CONTAINERS_CONF := $(CURDIR)/tests/podman/containers.conf
 
 MODULES = $(basename $(notdir $(wildcard plugins/modules/*.py)))
 FILTERS = $(basename $(notdir $(wildcard plugins/filter/*.yml)))
+INVENTORIES = $(basename $(notdir $(wildcard plugins/inventory/*.py)))
 ROLES = $(notdir $(wildcard roles/*))
 
 .PHONY: all test test-serial check deps venv collection-link mitogen-link lint sanity units docs docs-lint build clean
@@ -73,6 +74,9 @@ docs: venv
 	@set -e; for f in $(FILTERS); do \
 	  echo "ansible-doc -t filter kuutorvaja.xen.$$f"; \
 	  $(VENV)/bin/ansible-doc -t filter kuutorvaja.xen.$$f > /dev/null; done
+	@set -e; for i in $(INVENTORIES); do \
+	  echo "ansible-doc -t inventory kuutorvaja.xen.$$i"; \
+	  $(VENV)/bin/ansible-doc -t inventory kuutorvaja.xen.$$i > /dev/null; done
 	@set -e; for r in $(ROLES); do \
 	  echo "ansible-doc -t role kuutorvaja.xen.$$r"; \
 	  $(VENV)/bin/ansible-doc -t role kuutorvaja.xen.$$r > /dev/null; done

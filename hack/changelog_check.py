@@ -4,7 +4,7 @@
 
 Runs ``antsibull-changelog release`` for galaxy.yml's version in a scratch
 copy of the collection (the tree is never touched) and checks that the
-release notes have a summary, list every module, filter, role and playbook
+release notes have a summary, list every module, filter, inventory plugin, role and playbook
 exactly once, and mention no internal numbering (issue, fault, benchmark figure). Only before the first release: afterwards the objects of
 earlier releases are not new any more, and antsibull-changelog's own lint
 (in ansible-test sanity) is the check.
@@ -36,6 +36,7 @@ def expected_objects():
     """Every object the first release must announce, as (kind, name)."""
     objects = [("module", p.stem) for p in ROOT.glob("plugins/modules/*.py")]
     objects += [("filter", p.stem) for p in ROOT.glob("plugins/filter/*.yml")]
+    objects += [("inventory", p.stem) for p in ROOT.glob("plugins/inventory/*.py")]
     objects += [("role", p.name) for p in ROOT.glob("roles/*") if p.is_dir()]
     objects += [("playbook", p.stem) for p in ROOT.glob("playbooks/*.yml")]
     return sorted(objects)
