@@ -396,6 +396,11 @@ class ImageManager:
         try:
             self._write_marker(spec, created)
         except OSError as exc:
+            # A half-written marker would read as an interrupted build next time.
+            try:
+                self._clear_marker(spec)
+            except OSError:
+                pass
             raise GuestError("building guest %s failed before it began: cannot record the build in %s: %s; nothing was made"
                              % (spec.hostname, self.state_dir, exc.strerror or exc))
         free_before = free_mib(spec.dir) if spec.dir else None

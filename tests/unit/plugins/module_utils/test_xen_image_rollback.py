@@ -222,3 +222,18 @@ def test_a_sparse_image_is_not_held_to_the_room_in_dir(module_harness, host, mon
     args = dict(host.tools_args, _ansible_check_mode=True)
     result = module_harness(xen_image.main, args, [XL_DOM0], installed=("xl", "xen-create-image", "unshare"))
     assert result["changed"] and not result.get("failed")
+
+
+def test_a_marker_that_cannot_be_written_fails_before_anything_is_made(host, monkeypatch):
+    def full(self, spec, created):
+        with open(self._marker(spec), "w") as handle:
+            handle.write("{")
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    os.makedirs(str(host.root / "state"))
+    monkeypatch.setattr(ImageManager, "_write_marker", full)
+    runner = HostRunner()
+    with pytest.raises(GuestError, match="failed before it began: cannot record the build in .*No space left on device; nothing was made"):
+        build(host, host.golden_args, runner)
+    assert_rolled_back(host)
+    assert not [argv for argv in runner.seen if argv[0] in ("cp", "xen-create-image")]
