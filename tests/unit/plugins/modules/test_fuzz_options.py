@@ -110,8 +110,8 @@ def hostile(rng, depth=0):
     if pick < 0.9 or depth > 2:
         return rng.choice(HOSTILE_OTHER)
     if rng.random() < 0.5:
-        return [hostile(rng, depth + 1) for _ in range(rng.randint(0, 4))]
-    return {random_key(rng): hostile(rng, depth + 1) for _ in range(rng.randint(0, 4))}
+        return [hostile(rng, depth + 1) for _item in range(rng.randint(0, 4))]
+    return {random_key(rng): hostile(rng, depth + 1) for _item in range(rng.randint(0, 4))}
 
 
 def random_key(rng):
@@ -260,12 +260,12 @@ def value_for(rng, host, option, spec, bad, parent=None, depth=0):
         if spec.get("options"):
             return suboptions(rng, host, option, spec["options"], bad, depth + 1)
         return {rng.choice(SETTING_KEYS): rng.choice(SETTING_VALUES) if rng.random() >= bad else hostile(rng, depth + 1)
-                for _ in range(rng.randint(0, 4))}
+                for _item in range(rng.randint(0, 4))}
     if kind == "list":
         if spec.get("options"):
-            return [suboptions(rng, host, option, spec["options"], bad, depth + 1) for _ in range(rng.choice([1, 1, 2, 3]))]
+            return [suboptions(rng, host, option, spec["options"], bad, depth + 1) for _item in range(rng.choice([1, 1, 2, 3]))]
         element = dict(type=spec.get("elements", "str"))
-        return [value_for(rng, host, option, element, bad, parent, depth + 1) for _ in range(rng.choice([1, 1, 2]))]
+        return [value_for(rng, host, option, element, bad, parent, depth + 1) for _item in range(rng.choice([1, 1, 2]))]
     if kind == "path":
         return rng.choice(host.paths[:8])
     return rng.choice(["x", "test1", "a-b", "1"])
@@ -713,8 +713,8 @@ def run_case(module_name, seed, workdir, seen=None):
         monkeypatch.setattr(basic.AnsibleModule, "run_command", lambda self, a, **kw: fake.run_command(a, **kw))
         monkeypatch.setattr(basic.AnsibleModule, "get_bin_path",
                             lambda self, name, required=False, opt_dirs=None: fake.get_bin_path(name))
-        monkeypatch.setattr(toolstack, "time", type("T", (), dict(monotonic=staticmethod(lambda: clock[0]),
-                                                                   sleep=staticmethod(sleep))))
+        fake_time = type("FakeTime", (), dict(monotonic=staticmethod(lambda: clock[0]), sleep=staticmethod(sleep)))
+        monkeypatch.setattr(toolstack, "time", fake_time)
         previous = signal.signal(signal.SIGALRM, on_alarm)
         signal.alarm(CASE_SECONDS)
         try:
