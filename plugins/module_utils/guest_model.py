@@ -15,6 +15,7 @@ layer and every backend can depend on it.
 
 from __future__ import annotations
 
+import decimal
 import hashlib
 import ipaddress
 import os
@@ -178,7 +179,8 @@ def parse_size(value, option="size", default_unit="M"):
     if not match:
         raise GuestError("%s=%r is not a size (use a number with an optional K, M, G or T suffix, e.g. 2G or 512M)" % (option, value))
     number, unit = match.group(1), match.group(2).upper() or default_unit
-    size = int(float(number) * _UNITS[unit])
+    # Decimal, not float: a number of 400 digits is "too large", not an OverflowError.
+    size = int(decimal.Decimal(number) * _UNITS[unit])
     if size <= 0:
         raise GuestError("%s=%r must be larger than zero" % (option, value))
     if size > MAX_SIZE:
@@ -206,6 +208,19 @@ def check_path_length(path, option):
             raise GuestError("%s: %s... in %s... is %d bytes long; a file name holds at most %d"
                              % (option, part[:40].decode("utf-8", "replace"), path[:60], len(part), NAME_MAX_BYTES))
     return path
+
+
+MAX_TIMEOUT = 7 * 24 * 3600
+"""The longest wait any option asks for (a week): beyond it is a typo, and clock arithmetic overflows."""
+
+
+def check_timeout(value, option):
+    """Return ``value`` if it is a number of seconds from 1 to :data:`MAX_TIMEOUT`, else GuestError."""
+    if value <= 0:
+        raise GuestError("%s must be a positive number of seconds, got %d" % (option, value))
+    if value > MAX_TIMEOUT:
+        raise GuestError("%s=%d is more than a week (%d seconds); give a shorter timeout" % (option, value, MAX_TIMEOUT))
+    return value
 
 
 MAX_VCPUS = 512
