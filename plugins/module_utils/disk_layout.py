@@ -114,8 +114,12 @@ HEAD_BYTES = 0x10048 + 4096
 
 def read_head(path, length=HEAD_BYTES):
     """The first ``length`` bytes of the image (or block device) at ``path`` (fewer if it is shorter)."""
-    with open(path, "rb") as handle:
-        return handle.read(length)
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(length)
+    except OSError as exc:
+        # /proc/self/mem, a device that fails: a refusal naming the path, not a traceback.
+        raise GuestError("cannot read the start of %s: %s" % (path, exc.strerror or exc))
 
 
 def read_layout(path):

@@ -206,11 +206,11 @@ class Dom0Files:
         """The owner, group and mode a spec asks for, as numbers."""
         try:
             uid = pwd.getpwnam(spec["owner"]).pw_uid
-        except KeyError:
+        except (KeyError, ValueError):  # ValueError: a NUL in the name
             raise Dom0FilesError("%s: owner '%s' is not a user on this host" % (spec["path"], spec["owner"]))
         try:
             gid = grp.getgrnam(spec["group"]).gr_gid
-        except KeyError:
+        except (KeyError, ValueError):
             raise Dom0FilesError("%s: group '%s' is not a group on this host" % (spec["path"], spec["group"]))
         mode = spec["mode"]
         if isinstance(mode, int) and not isinstance(mode, bool) and 0 <= mode <= 0o7777:

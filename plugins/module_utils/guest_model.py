@@ -15,6 +15,7 @@ layer and every backend can depend on it.
 
 from __future__ import annotations
 
+import decimal
 import hashlib
 import ipaddress
 import os
@@ -187,12 +188,77 @@ def parse_size(value, option="size", default_unit="M"):
     if not match:
         raise GuestError("%s=%r is not a size (use a number with an optional K, M, G or T suffix, e.g. 2G or 512M)" % (option, value))
     number, unit = match.group(1), match.group(2).upper() or default_unit
-    size = int(float(number) * _UNITS[unit])
+    # Decimal, not float: a number of 400 digits is "too large", not an OverflowError.
+    size = int(decimal.Decimal(number) * _UNITS[unit])
     if size <= 0:
         raise GuestError("%s=%r must be larger than zero" % (option, value))
     if size > MAX_SIZE:
         raise GuestError("%s=%r is larger than %d TiB" % (option, value, MAX_SIZE // 1024 ** 4))
     return size
+
+
+# What Linux stores: a file name of at most 255 bytes, a path shorter than 4096.
+NAME_MAX_BYTES = 255
+PATH_MAX_BYTES = 4096
+
+
+def check_path_length(path, option):
+    """Return ``path`` if the filesystem can hold it (no component over 255 bytes, all under 4096); else GuestError.
+
+    Checked before a build makes anything, so that ENAMETOOLONG does not
+    stop it halfway.
+    """
+    encoded = path.encode("utf-8", "surrogateescape")
+    if len(encoded) >= PATH_MAX_BYTES:
+        raise GuestError("%s: the path %s... is %d bytes long; Linux takes paths of at most %d"
+                         % (option, path[:60], len(encoded), PATH_MAX_BYTES - 1))
+    for part in encoded.split(b"/"):
+        if len(part) > NAME_MAX_BYTES:
+            raise GuestError("%s: %s... in %s... is %d bytes long; a file name holds at most %d"
+                             % (option, part[:40].decode("utf-8", "replace"), path[:60], len(part), NAME_MAX_BYTES))
+    return path
+
+
+MAX_TIMEOUT = 7 * 24 * 3600
+"""The longest wait any option asks for (a week): beyond it is a typo, and clock arithmetic overflows."""
+
+
+def check_timeout(value, option):
+    """Return ``value`` if it is a number of seconds from 1 to :data:`MAX_TIMEOUT`, else GuestError."""
+    if value <= 0:
+        raise GuestError("%s must be a positive number of seconds, got %d" % (option, value))
+    if value > MAX_TIMEOUT:
+        raise GuestError("%s=%d is more than a week (%d seconds); give a shorter timeout" % (option, value, MAX_TIMEOUT))
+    return value
+
+
+MAX_VCPUS = 512
+"""The most virtual CPUs a guest takes here (Xen's own limit for a guest is of this order)."""
+
+
+def vcpu_count(value, option="vcpus"):
+    """``value`` as a number of virtual CPUs, 1 to :data:`MAX_VCPUS`."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise GuestError("%s=%r is not a whole number" % (option, value))
+    if value < 1:
+        raise GuestError("%s=%r must be at least 1" % (option, value))
+    if value > MAX_VCPUS:
+        raise GuestError("%s=%r is more than the %d virtual CPUs a guest can have" % (option, value, MAX_VCPUS))
+    return value
+
+
+# crypt(3): $id$[params$]salt$hash (MD5, SHA-256/512, bcrypt, yescrypt) or
+# 13-character DES; a leading '!' locks it; '!' or '*' alone is a locked account.
+_CRYPT_HASH_RE = re.compile(r"!*(?:\$[0-9a-z]{1,8}(?:\$[^$:;\s]{1,512}){1,4}|[./0-9A-Za-z]{13})?|\*")
+
+
+def validate_password_hash(value, option="root_password_hash"):
+    """Return ``value`` if it is a crypt(3) hash for /etc/shadow; refuse a plain password or a broken string."""
+    if not isinstance(value, str) or not value or len(value) > 1024 or not _CRYPT_HASH_RE.fullmatch(value):
+        # Never the value itself: it may be a password typed in the wrong option.
+        raise GuestError("%s is not a crypt(3) password hash (like $6$salt$hash from 'mkpasswd -m sha-512', "
+                         "or '!' for a locked account); the value is not shown" % option)
+    return value
 
 
 def size_mib(value, option="size"):

@@ -46,6 +46,7 @@ from ansible_collections.kuutorvaja.xen.plugins.module_utils.command import (
 )
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.disk_layout import disk_identities
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_model import (
+    GuestError,
     is_transient_name,
     normalise_disk,
     normalise_nic,
@@ -136,8 +137,8 @@ def vif_device(domid, index=0):
     return "vif%s.%d" % (domid, index)
 
 
-class ToolstackError(Exception):
-    """Toolstack selection or output parsing failed; the message says why."""
+class ToolstackError(GuestError):
+    """Toolstack selection or output parsing failed; the message says why (a GuestError: every module reports it)."""
 
 
 # What each CLI prints when the daemon it talks to is not there (xl: libxl

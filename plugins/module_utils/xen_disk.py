@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.command import CommandError
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.disk_layout import (
     SECTOR,
     ext_filesystem_size,
@@ -96,11 +97,22 @@ class DiskGrower:
         if self.module.check_mode:
             return result
         if grow:
-            # dd if=/dev/zero of=IMG bs=1 count=0 seek=SIZE: a sparse extend.
-            os.truncate(path, size)
+            try:
+                # dd if=/dev/zero of=IMG bs=1 count=0 seek=SIZE: a sparse extend.
+                os.truncate(path, size)
+            except OSError as exc:
+                # EFBIG, ENOSPC, EROFS: a file that did not grow keeps its old size.
+                raise GuestError("could not grow %s to %d bytes: %s; the disk is unchanged (%d bytes)"
+                                 % (path, size, exc.strerror or exc, current))
         if do_fs:
-            self.extfs.fsck(path)
-            self.extfs.resize(path)
-            # resize2fs wrote the new block count into the superblock: read it back.
-            result["fs_size"] = self.extfs.size(path)
+            try:
+                self.extfs.fsck(path)
+                self.extfs.resize(path)
+                # resize2fs wrote the new block count into the superblock: read it back.
+                result["fs_size"] = self.extfs.size(path)
+            except (CommandError, GuestError) as exc:
+                # The next run sees the filesystem lag its file and resizes it then.
+                raise GuestError("%s%s; its filesystem was not resized. Run again to finish: the next run resizes "
+                                 "the filesystem to fill the file" % ("grew %s to %d bytes, but " % (path, size) if grow
+                                                                      else "%s: " % path, exc))
         return result

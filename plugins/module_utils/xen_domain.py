@@ -20,6 +20,7 @@ from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_model import 
     SAVE_DIR,
     GuestError,
     autostart_link_for,
+    check_timeout,
     config_path_for,
     name_error,
     save_path_for,
@@ -113,13 +114,17 @@ class XenDomain:
         error = name_error(self.name)
         if error:
             raise XenDomainError(error)
-        if params["shutdown_timeout"] <= 0:
-            raise XenDomainError("shutdown_timeout must be a positive number of seconds, got %d" % params["shutdown_timeout"])
+        try:
+            check_timeout(params["shutdown_timeout"], "shutdown_timeout")
+        except GuestError as exc:
+            raise XenDomainError(str(exc))
         if params.get("wait_for"):
             if params["state"] not in ("running", "rebooted"):
                 raise XenDomainError("wait_for=%s needs state=running or state=rebooted (a guest that runs)" % params["wait_for"])
-            if params["wait_timeout"] <= 0:
-                raise XenDomainError("wait_timeout must be a positive number of seconds, got %d" % params["wait_timeout"])
+            try:
+                check_timeout(params["wait_timeout"], "wait_timeout")
+            except GuestError as exc:
+                raise XenDomainError(str(exc))
         try:
             # The autostart link points here: it must not climb out of the config directory.
             validate_abs_path(self.config, "config")

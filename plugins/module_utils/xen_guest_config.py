@@ -251,8 +251,11 @@ class GuestConfigFile:
             return None, None
         if not os.path.isfile(self.path):
             raise GuestError("%s exists and is not a regular file; refusing to %s it" % (self.path, action))
-        with open(self.path, "r", encoding="utf-8", errors="replace") as handle:
-            text = handle.read(MAX_CONFIG_BYTES + 1)
+        try:
+            with open(self.path, "r", encoding="utf-8", errors="replace") as handle:
+                text = handle.read(MAX_CONFIG_BYTES + 1)
+        except OSError as exc:
+            raise GuestError("cannot read %s: %s; refusing to %s it" % (self.path, exc.strerror or exc, action))
         try:
             if len(text) > MAX_CONFIG_BYTES:
                 raise XenCfgError("larger than %d bytes" % MAX_CONFIG_BYTES)
@@ -288,7 +291,10 @@ class GuestConfigFile:
         directory = os.path.dirname(self.path) or "."
         if not os.path.isdir(directory):
             raise GuestError("directory %s does not exist (is Xen installed?)" % directory)
-        write_atomically(self.path, text, 0o644, replace=self.module.atomic_move)
+        try:
+            write_atomically(self.path, text, 0o644, replace=self.module.atomic_move)
+        except OSError as exc:
+            raise GuestError("could not write %s: %s; the file is unchanged" % (self.path, exc.strerror or exc))
 
     def remove(self, running, name):
         """Remove the file (refused while the guest runs)."""
@@ -298,7 +304,10 @@ class GuestConfigFile:
             raise GuestError("guest is running; refusing to remove its config %s. Shut it down first" % self.path)
         before = self.read(name, "remove")[0] or ""
         if not self.module.check_mode:
-            os.unlink(self.path)
+            try:
+                os.unlink(self.path)
+            except OSError as exc:
+                raise GuestError("could not remove %s: %s" % (self.path, exc.strerror or exc))
         return {"changed": True, "path": self.path, "diff": {"before": before, "after": ""}}
 
 

@@ -27,6 +27,7 @@ from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_model import 
     AUTOSTART_DIR,
     CONFIG_DIR,
     GuestError,
+    check_path_length,
     config_path_for,
     derive_mac,
     ipv4,
@@ -36,6 +37,8 @@ from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_model import 
     size_mib,
     validate_abs_path,
     validate_guest_name,
+    validate_password_hash,
+    vcpu_count,
 )
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.host_tools import (
     XEN_TOOLS_LOG_DIR,
@@ -180,14 +183,15 @@ def spec_from_params(params, for_delete=False):
     bridge = params.get("bridge")
     if bridge and not re.match(r"^[A-Za-z0-9_.-]{1,15}$", bridge):
         raise GuestError("bridge=%r is not an interface name" % bridge)
-    vcpus = int(1 if params.get("vcpus") is None else params["vcpus"])
-    if vcpus < 1:
-        raise GuestError("vcpus=%r must be at least 1" % params.get("vcpus"))
+    vcpus = vcpu_count(1 if params.get("vcpus") is None else params["vcpus"])
     roles = params.get("roles") or []
     for role in roles:
         if not re.match(r"^[A-Za-z0-9_.-]+$", role) and not os.path.isabs(role):
             raise GuestError("roles entry %r is not a xen-tools role name or absolute path" % role)
-    return XenImageSpec(
+    if params.get("root_password_hash") and not for_delete:
+        # Refused here, before the build (and in check mode), not after it when the hash goes in.
+        validate_password_hash(params["root_password_hash"])
+    spec = XenImageSpec(
         hostname=name,
         dist=dist,
         install_method=method,
@@ -216,6 +220,9 @@ def spec_from_params(params, for_delete=False):
         arch=params.get("arch"),
         config_dir=params.get("config_dir") or CONFIG_DIR,
     )
+    for option, path in [("config_dir", spec.config_path)] + [("dir", p) for p in spec.disk_paths]:
+        check_path_length(path, option)
+    return spec
 
 
 def check_host(spec, exists=os.path.exists, isdir=os.path.isdir):
@@ -302,6 +309,18 @@ def marker_verdict(text, alive=owner_alive):
     if not isinstance(created, list) or not all(isinstance(p, str) for p in created):
         return "unreadable", None
     return ("live" if alive(record.get("owner")) else "interrupted"), record
+
+
+def check_room(spec, free):
+    """Refuse a fully allocated image (``image: full``) bigger than the room in ``dir`` (``free`` MiB; None when unknown).
+
+    Asked before anything is made. A sparse image takes its room only as the
+    guest fills it; a full one writes all of it at once.
+    """
+    needed = spec.size_mib + (0 if spec.noswap else spec.swap_mib)
+    if not spec.lvm and free is not None and needed > free:
+        raise GuestError("size=%dM%s with image=full needs %d MiB, but %s has %d MiB free; nothing was made"
+                         % (spec.size_mib, "" if spec.noswap else " and swap=%dM" % spec.swap_mib, needed, spec.dir, free))
 
 
 class ImageManager:
@@ -418,6 +437,8 @@ class ImageManager:
         changed_result = self.result(
             spec, changed=True, rebuilt=status != "absent", status=status, command=masked_argv(argv)
         )
+        if spec.image == "full" and spec.dir:
+            check_room(spec, free_mib(spec.dir))
         if self.module.check_mode:
             return changed_result
         if status == "interrupted":
@@ -427,8 +448,18 @@ class ImageManager:
         for directory in (spec.domain_dir, os.path.dirname(spec.domain_dir or "")):
             if directory and not os.path.isdir(directory):
                 created.append(directory)
-        self._write_marker(spec, created)
+        try:
+            self._write_marker(spec, created)
+        except OSError as exc:
+            # A half-written marker would read as an interrupted build next time.
+            try:
+                self._clear_marker(spec)
+            except OSError:
+                pass
+            raise GuestError("building guest %s failed before it began: cannot record the build in %s: %s; nothing was made"
+                             % (spec.hostname, self.state_dir, exc.strerror or exc))
         free_before = free_mib(spec.dir) if spec.dir else None
+        step = "the copy" if golden else "xen-create-image"
         try:
             if golden:
                 summary = golden.run(spec, extra_ops=post_install_ops)
@@ -436,27 +467,47 @@ class ImageManager:
                 summary = self.xen_create_image.run(argv)
             missing = [p for p, e in self.existing(spec).items() if not e]
             if missing:
-                raise GuestError("%s finished but did not create %s" % ("the copy" if golden else "xen-create-image", ", ".join(missing)))
+                raise GuestError("%s finished but did not create %s" % (step, ", ".join(missing)))
             self._check_room_left(spec)
             if post_install_ops and not golden:
+                step = "the offline file step"
                 run_operations(self.runner, spec.disk_paths[0], post_install_ops)
-        except (CommandError, GuestError) as exc:
-            removed = self._remove_paths(created)
-            self._clear_marker(spec)
-            message = str(exc)
-            if isinstance(exc, CommandError) and not golden:
-                message = "xen-create-image failed with rc=%s" % exc.rc
-            log = "" if golden else " Last lines of %s/%s.log:\n%s" % (
-                XEN_TOOLS_LOG_DIR, spec.hostname, self.xen_create_image.log_tail(spec.hostname) or "(no log)")
-            raise GuestError(
-                "building guest %s failed: %s. %sRemoved what this run created: %s.%s"
-                % (spec.hostname, redact(message), space_note(spec, free_before), ", ".join(removed) or "nothing", log)
-            )
+        except (CommandError, GuestError, OSError) as exc:
+            raise GuestError(self._roll_back(spec, created, exc, step, free_before))
         self._clear_marker(spec)
         changed_result["summary"] = summary
         if summary.get("mac") and summary["mac"] != spec.mac:
             self.module.warn("xen-tools reports MAC %s, expected %s" % (summary["mac"], spec.mac))
         return changed_result
+
+    def _roll_back(self, spec, created, exc, step, free_before):
+        """Remove what this build created (``created``); return the message naming the cause and what was removed.
+
+        When something cannot be removed the marker stays, so the next run
+        finishes the cleanup before it builds.
+        """
+        try:
+            removed, left = self._remove_paths(created), None
+        except (CommandError, OSError) as cleanup:
+            removed, left = [], cleanup
+        else:
+            self._clear_marker(spec)
+        if isinstance(exc, CommandError) and step == "xen-create-image":
+            message = "xen-create-image failed with rc=%s" % exc.rc
+        elif isinstance(exc, OSError):
+            # ENOSPC, EFBIG, ENAMETOOLONG: errno text and the path, as the user can act on them.
+            message = "%s: %s%s" % (step, exc.strerror or exc, " (%s)" % exc.filename if exc.filename else "")
+        else:
+            message = str(exc)
+        log = "" if step != "xen-create-image" else " Last lines of %s/%s.log:\n%s" % (
+            XEN_TOOLS_LOG_DIR, spec.hostname, self.xen_create_image.log_tail(spec.hostname) or "(no log)")
+        if left is not None:
+            undone = ("Could not remove all this run created (%s): %s; the next run removes the rest first."
+                      % (", ".join(created), left))
+        else:
+            undone = "Removed what this run created: %s." % (", ".join(removed) or "nothing")
+        return ("building guest %s failed: %s. %s%s%s"
+                % (spec.hostname, redact(message), space_note(spec, free_before), undone, log))
 
     @staticmethod
     def _check_room_left(spec):

@@ -11,6 +11,7 @@ from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_model import 
     GuestError,
     autostart_link_for,
     autostarts,
+    check_timeout,
     config_path_for,
     derive_mac,
     name_error,
@@ -152,3 +153,19 @@ def test_xen_tools_layout_pv_static():
     assert layout["type"] == "pv" and layout["kernel"] == "/boot/vmlinuz" and layout["ramdisk"] is None
     assert layout["extra"] == "elevator=noop" and layout["settings"] is None
     assert layout["vifs"] == [dict(ip="10.0.0.5", mac="00:16:3e:00:00:01")]
+
+
+def test_a_size_of_hundreds_of_digits_is_too_large_not_an_overflow():
+    with pytest.raises(GuestError, match="is larger than 64 TiB"):
+        parse_size("1" + "0" * 400)
+
+
+@pytest.mark.parametrize("value, message", [
+    (0, "shutdown_timeout must be a positive number of seconds, got 0"),
+    (7 * 24 * 3600 + 1, "is more than a week"),
+    (10 ** 400, "is more than a week"),
+], ids=["zero", "week-and-a-second", "huge"])
+def test_timeouts_are_bounded(value, message):
+    with pytest.raises(GuestError, match=message):
+        check_timeout(value, "shutdown_timeout")
+    assert check_timeout(300, "shutdown_timeout") == 300

@@ -111,3 +111,41 @@ def test_missing_toolstack_fails_clearly(module_harness, tmp_path):
 def test_bad_size_refused(module_harness, tmp_path):
     result = module_harness(xen_disk.main, dict(name="fc4", path=image(tmp_path), size="5 parsecs"), [])
     assert result["failed"] and result["msg"].startswith("size=")
+
+
+def grow_calls(path, resize_rc=0):
+    return [XL_DOM0, (["xl", "list", "-l"], 0, xl_list_long()), (["losetup", "-j", path], 0, ""),
+            (["e2fsck", "-f", "-y", path], 0, ""), (["resize2fs", "-p", path], resize_rc, "", "No space left on device")]
+
+
+def test_a_file_that_cannot_grow_is_named_and_left_as_it_was(module_harness, tmp_path, monkeypatch):
+    path = image(tmp_path)
+
+    def too_large(target, size):
+        raise OSError(27, "File too large", target)
+
+    monkeypatch.setattr(os, "truncate", too_large)
+    result = module_harness(xen_disk.main, dict(name="fc4", path=path, size="128M"), grow_calls(path)[:3],
+                            installed=("xl", "losetup", "e2fsck", "resize2fs"))
+    assert result["failed"]
+    assert result["msg"] == "could not grow %s to %d bytes: File too large; the disk is unchanged (%d bytes)" % (
+        path, 128 * MIB, 64 * MIB)
+    assert os.path.getsize(path) == 64 * MIB
+    result["_script"].assert_done()
+
+
+def test_a_failed_resize_after_the_file_grew_says_so_and_the_next_run_finishes(module_harness, tmp_path,
+                                                                               resize2fs_rewrites_superblock):
+    path = image(tmp_path)
+    args = dict(name="fc4", path=path, size="128M")
+    installed = ("xl", "losetup", "e2fsck", "resize2fs")
+    result = module_harness(xen_disk.main, args, grow_calls(path, resize_rc=1), installed=installed)
+    assert result["failed"]
+    assert result["msg"].startswith("grew %s to %d bytes, but command '/usr/sbin/resize2fs -p %s' failed" % (path, 128 * MIB, path))
+    assert result["msg"].endswith("its filesystem was not resized. Run again to finish: the next run resizes "
+                                  "the filesystem to fill the file")
+    assert os.path.getsize(path) == 128 * MIB
+    # The file is big enough now; the filesystem still lags it, and this run resizes it.
+    result = module_harness(xen_disk.main, args, grow_calls(path), installed=installed)
+    assert result["changed"] and not result["grown"] and result["fs_resized"] and result["fs_size"] == 128 * MIB
+    result["_script"].assert_done()
