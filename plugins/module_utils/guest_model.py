@@ -118,6 +118,43 @@ def autostart_link_for(name, autostart_dir=AUTOSTART_DIR):
     return os.path.join(autostart_dir or AUTOSTART_DIR, "%s.cfg" % name)
 
 
+def _untrusted(path, what, uid):
+    """Why the inode at ``path`` (``os.stat``) could be changed by someone but ``uid``, or ``None``."""
+    info = os.stat(path)
+    if info.st_uid != uid:
+        return "%s %s is owned by uid %d, not root" % (what, path, info.st_uid)
+    if info.st_mode & 0o022:
+        return "%s %s is %s-writable (mode %04o)" % (what, path, "world" if info.st_mode & 0o002 else "group",
+                                                     info.st_mode & 0o7777)
+    return None
+
+
+def config_trust_problem(path, top="/", uid=0):
+    """Why a config at ``path`` is no file to boot as root at startup, or ``None`` when it is.
+
+    xendomains starts every config linked from the autostart directory as
+    root, so only root may be able to change it: the file (and, for a
+    symlink, what it resolves to) must be owned by root and not group- or
+    world-writable, and so must every directory above it up to ``top`` (``/``;
+    a sticky /tmp counts as world-writable too).
+    """
+    try:
+        real = os.path.realpath(path)
+        if not os.path.isfile(real):
+            return "config %s is not a regular file" % path
+        problem = _untrusted(real, "config", uid)
+        for start in dict.fromkeys((os.path.dirname(os.path.normpath(path)), os.path.dirname(real))):
+            directory = start
+            while problem is None:
+                problem = _untrusted(directory, "directory", uid)
+                if directory in (top, "/") or not within(directory, top):
+                    break
+                directory = os.path.dirname(directory)
+    except OSError as exc:
+        return "cannot check config %s: %s" % (path, exc.strerror or exc)
+    return problem
+
+
 def autostarts(name, config, autostart_dir=AUTOSTART_DIR):
     """True when the guest's autostart link is a symlink to this very ``config``."""
     link = autostart_link_for(name, autostart_dir)

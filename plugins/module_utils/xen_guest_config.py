@@ -263,6 +263,31 @@ def canonical(settings):
     return result
 
 
+def read_guest_config(path, name):
+    """``(text, settings, why)`` of the regular file ``path``: ``why`` is ``None`` when it is guest ``name``'s config.
+
+    Otherwise ``why`` says what it is instead (no Xen config, a config that
+    sets no name, such as xl.conf, or another guest's), and never quotes the
+    text: the file may be /etc/shadow given by mistake.
+    """
+    with open(path, "r", encoding="utf-8", errors="replace") as handle:
+        text = handle.read(MAX_CONFIG_BYTES + 1)
+    if len(text) > MAX_CONFIG_BYTES:
+        return text, None, "is not a Xen guest config (larger than %d bytes)" % MAX_CONFIG_BYTES
+    try:
+        settings = parse_xen_cfg(text)
+    except XenCfgError as exc:
+        # The parser's message quotes the text it stopped at: name only the line.
+        line = re.match(r"line \d+", str(exc))
+        return text, None, "is not a Xen guest config (%s does not parse)" % (line.group(0) if line else "it")
+    owner = settings.get("name")
+    if owner == name:
+        return text, settings, None
+    if owner is None:
+        return text, settings, "is not a Xen guest config (it sets no name)"
+    return text, settings, "is the config of guest %s, not of %s" % (owner, name)
+
+
 class GuestConfigFile:
     """One guest config file: compare, write atomically, report restart needs."""
 
@@ -284,27 +309,9 @@ class GuestConfigFile:
             return None, None
         if not os.path.isfile(self.path):
             raise GuestError("%s exists and is not a regular file; refusing to %s it" % (self.path, action))
-        with open(self.path, "r", encoding="utf-8", errors="replace") as handle:
-            text = handle.read(MAX_CONFIG_BYTES + 1)
-        settings = None
-        if len(text) > MAX_CONFIG_BYTES:
-            why = "is not a Xen guest config (larger than %d bytes)" % MAX_CONFIG_BYTES
-        else:
-            try:
-                settings = parse_xen_cfg(text)
-            except XenCfgError as exc:
-                # The parser's message quotes the text it stopped at (a password
-                # hash of /etc/shadow, say): name only the line.
-                line = re.match(r"line (\d+):", str(exc))
-                why = "is not a Xen guest config (%s does not parse)" % (line.group(0)[:-1] if line else "it")
-        if settings is not None:
-            owner = settings.get("name")
-            if owner == name:
-                return text, settings
-            if owner is None:
-                why = "is not a Xen guest config (it sets no name)"
-            else:
-                why = "is the config of guest %s, not of %s" % (owner, name)
+        text, settings, why = read_guest_config(self.path, name)
+        if why is None:
+            return text, settings
         if not self.force:
             raise GuestError("%s %s; refusing to %s it. Set force: true if it really is to go" % (self.path, why, action))
         self.module.warn("%s %s; force: true, so it is %sd (its text is left out of the diff)" % (self.path, why, action))

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 
 import pytest
@@ -14,6 +15,7 @@ from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_model import 
     autostart_link_for,
     autostarts,
     config_path_for,
+    config_trust_problem,
     derive_mac,
     guest_ip,
     memory_mib,
@@ -267,3 +269,66 @@ def test_memory_bounds(value, message):
 
 def test_memory_top_accepted():
     assert memory_mib("16T") == 16 * 1024 * 1024 and memory_mib("256M") == 256
+
+
+def _trusted_tree(tmp_path):
+    conf = tmp_path / "etc" / "xen"
+    conf.mkdir(parents=True)
+    os.chmod(str(tmp_path / "etc"), 0o755)
+    os.chmod(str(conf), 0o755)
+    cfg = conf / "web1.cfg"
+    cfg.write_text("name = 'web1'\n")
+    os.chmod(str(cfg), 0o644)
+    return cfg
+
+
+def test_a_root_only_config_is_trusted(tmp_path):
+    cfg = _trusted_tree(tmp_path)
+    assert config_trust_problem(str(cfg), top=str(tmp_path), uid=os.getuid()) is None
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda t, c: os.chmod(str(c), 0o646), "config {cfg} is world-writable (mode 0646)"),
+    (lambda t, c: os.chmod(str(c), 0o664), "config {cfg} is group-writable (mode 0664)"),
+    (lambda t, c: os.chmod(str(t / "etc"), 0o1777), "directory {top}/etc is world-writable (mode 1777)"),
+    (lambda t, c: os.chmod(str(t), 0o775), "directory {top} is group-writable (mode 0775)"),
+])
+def test_configs_others_can_change_are_not_trusted(tmp_path, change, message):
+    cfg = _trusted_tree(tmp_path)
+    os.chmod(str(tmp_path), 0o755)
+    change(tmp_path, cfg)
+    problem = config_trust_problem(str(cfg), top=str(tmp_path), uid=os.getuid())
+    assert problem == message.format(cfg=cfg, top=tmp_path)
+
+
+def test_another_owner_is_not_trusted(tmp_path):
+    cfg = _trusted_tree(tmp_path)
+    assert config_trust_problem(str(cfg), top=str(tmp_path), uid=os.getuid() + 1) == (
+        "config %s is owned by uid %d, not root" % (cfg, os.getuid()))
+
+
+def test_a_symlink_is_judged_by_what_it_resolves_to(tmp_path):
+    cfg = _trusted_tree(tmp_path)
+    os.chmod(str(tmp_path), 0o755)
+    elsewhere = tmp_path / "open"
+    elsewhere.mkdir()
+    os.chmod(str(elsewhere), 0o777)
+    target = elsewhere / "web1.cfg"
+    target.write_text("name = 'web1'\n")
+    os.chmod(str(target), 0o644)
+    cfg.unlink()
+    cfg.symlink_to(target)
+    assert config_trust_problem(str(cfg), top=str(tmp_path), uid=os.getuid()) == (
+        "directory %s is world-writable (mode 0777)" % elsewhere)
+
+
+def test_every_ancestor_up_to_root_is_checked(tmp_path):
+    """By default the check climbs to /: a config below the world-writable /tmp is not trusted."""
+    cfg = _trusted_tree(tmp_path)
+    os.chmod(str(tmp_path), 0o755)
+    problem = config_trust_problem(str(cfg))
+    assert problem is not None and ("is world-writable" in problem or "is owned by uid" in problem)
+
+
+def test_a_missing_config_is_not_trusted(tmp_path):
+    assert config_trust_problem(str(tmp_path / "none.cfg")) == "config %s is not a regular file" % (tmp_path / "none.cfg")
