@@ -23,6 +23,8 @@ from collections.abc import Mapping
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.parsing.convert_bool import boolean
 
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.dom0_files import shell_assignment
+
 # ansible-core before 2.19 templates a variable's value again when it holds
 # '{{' or '{%': a plan is marked unsafe so that rendered text (a user's
 # interfaces_extra, say) stays as written. Later releases never do that.
@@ -173,8 +175,11 @@ def xen_hypervisor_plan(settings):
         directories.append({"path": posixpath.dirname(dropin)})
         files.append({"path": default_file, "settings": [{"key": "XEN_OVERRIDE_GRUB_DEFAULT", "value": "1"}],
                       "validate": SHELL_CHECK})
-        files.append({"path": dropin, "content": _grub_dropin(s.text("managed"), tokens, s.text("dom0_linux_cmdline")),
-                      "validate": SHELL_CHECK})
+        try:
+            content = _grub_dropin(s.text("managed"), tokens, s.text("dom0_linux_cmdline"))
+        except ValueError as exc:
+            raise s.error("cmdline_extra/dom0_linux_cmdline", str(exc))
+        files.append({"path": dropin, "content": content, "validate": SHELL_CHECK})
         grub_paths = [default_file, dropin, posixpath.dirname(dropin)]
     if toolstack == "xl":
         # Debian's conffiles: our keys set, their comments kept.
@@ -182,7 +187,7 @@ def xen_hypervisor_plan(settings):
         files.append({"path": s.text("xl_conf", profile), "syntax": "xl",
                       "settings": [{"key": "autoballoon", "value": s.text("autoballoon")}]})
         files.append({"path": s.text("xendomains", profile), "settings": [
-            {"key": "XENDOMAINS_SAVE", "value": s.text("domains_save_dir") if save else '""'},
+            {"key": "XENDOMAINS_SAVE", "value": s.text("domains_save_dir") if save else ""},
             {"key": "XENDOMAINS_RESTORE", "value": "true" if save else "false"},
             {"key": "XENDOMAINS_STOP_MAXWAIT", "value": str(s.number("domains_stop_maxwait"))},
         ], "validate": SHELL_CHECK})
@@ -214,9 +219,9 @@ def _grub_dropin(managed, tokens, linux_cmdline):
     """Our GRUB drop-in: the Xen command line, and dom0's when one is given."""
     lines = [managed,
              "# Read by update-grub after Debian's /etc/default/grub.d/xen.cfg.",
-             'GRUB_CMDLINE_XEN_DEFAULT="%s"' % " ".join(tokens)]
+             shell_assignment("GRUB_CMDLINE_XEN_DEFAULT", " ".join(tokens))]
     if linux_cmdline:
-        lines.append('GRUB_CMDLINE_LINUX_XEN_REPLACE="%s"' % linux_cmdline)
+        lines.append(shell_assignment("GRUB_CMDLINE_LINUX_XEN_REPLACE", linux_cmdline))
     return "\n".join(lines) + "\n"
 
 
