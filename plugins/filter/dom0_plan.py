@@ -24,6 +24,7 @@ from ansible.errors import AnsibleFilterError
 from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.dom0_files import shell_assignment
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_model import GuestError, validate_interface_name
 
 # ansible-core before 2.19 templates a variable's value again when it holds
 # '{{' or '{%': a plan is marked unsafe so that rendered text (a user's
@@ -233,6 +234,13 @@ def _network_bridge(s, item, index, facts):
     if not item.get("bridge"):
         raise s.error(where, "needs a bridge name")
     netdev = "" if item.get("netdev") is None else str(item.get("netdev"))
+    # The names go into ifupdown stanzas, file names and the legacy bridge script.
+    try:
+        validate_interface_name(str(item["bridge"]), where + ".bridge")
+        if netdev:
+            validate_interface_name(netdev, where + ".netdev")
+    except GuestError as exc:
+        raise AnsibleFilterError("%s: %s" % (s.filter_name, exc))
     # setup names a NIC's facts after it, with '-' and '.' as '_'.
     nic_facts = facts.get(netdev.replace("-", "_").replace(".", "_")) if netdev else None
     fact_mac = nic_facts.get("macaddress") if isinstance(nic_facts, Mapping) else None

@@ -254,7 +254,7 @@ class Dom0Files:
         if isinstance(mode, int) and not isinstance(mode, bool) and 0 <= mode <= 0o7777:
             # YAML read an unquoted 0644 as the number it means, as ansible.builtin.file takes it.
             return Attrs(uid, gid, mode)
-        if not isinstance(mode, str) or not re.match(r"^0?[0-7]{3,4}$", mode):
+        if not isinstance(mode, str) or not re.fullmatch(r"0?[0-7]{3,4}", mode):
             raise Dom0FilesError("%s: mode '%s' must be octal like '0644'" % (spec["path"], mode))
         return Attrs(uid, gid, int(mode, 8))
 

@@ -188,6 +188,19 @@ def validate_volume_group(name, option="lvm"):
     return name
 
 
+# A network interface name as the kernel takes it (IFNAMSIZ 16 with its NUL),
+# narrowed to what is safe in a file name, a shell word and an ifupdown stanza.
+_IFNAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,14}")
+
+
+def validate_interface_name(name, option="bridge"):
+    """Return ``name`` if it is a network interface name (bridge, NIC), else raise :class:`GuestError`."""
+    if not isinstance(name, str) or not _IFNAME_RE.fullmatch(name):
+        raise GuestError("%s=%r is not an interface name (1 to 15 letters, digits, '_', '.' and '-', "
+                         "not starting with '.' or '-')" % (option, name))
+    return name
+
+
 # --------------------------------------------------------------------------
 # MACs, addresses, sizes
 # --------------------------------------------------------------------------

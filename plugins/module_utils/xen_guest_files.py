@@ -345,7 +345,7 @@ def validate_operations(operations):
             if value is not None and (not isinstance(value, str) or not value.startswith("/")):
                 raise GuestError("operations[%d].%s=%r must be absolute (a path inside the guest)" % (index, key, value))
         mode = op.get("mode")
-        if mode is not None and not re.match(r"^0?[0-7]{3,4}$", str(mode)):
+        if mode is not None and not re.fullmatch(r"0?[0-7]{3,4}", str(mode)):
             raise GuestError("operations[%d].mode=%r must be an octal string such as '0644'" % (index, mode))
 
 

@@ -38,6 +38,7 @@ from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_model import 
     validate_abs_path,
     validate_dir,
     validate_guest_name,
+    validate_interface_name,
     validate_volume_group,
     vcpu_count,
 )
@@ -180,8 +181,8 @@ def spec_from_params(params, for_delete=False):
         raise GuestError("give dhcp: true or an ip address for the guest")
     mac = normalize_mac(params["mac"]) if params.get("mac") else derive_mac(name)
     bridge = params.get("bridge")
-    if bridge and not re.fullmatch(r"[A-Za-z0-9_.-]{1,15}", bridge):
-        raise GuestError("bridge=%r is not an interface name" % bridge)
+    if bridge:
+        validate_interface_name(bridge, "bridge")
     vcpus = vcpu_count(params.get("vcpus"))
     roles = params.get("roles") or []
     for role in roles:

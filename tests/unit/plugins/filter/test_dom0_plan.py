@@ -80,3 +80,12 @@ def test_plan_is_plain_data(name, case_id, case):
 def test_settings_must_be_a_mapping():
     with pytest.raises(AnsibleFilterError, match="the role's settings mapping"):
         FILTERS["xen_network_plan"]("bridge")
+
+
+def test_grub_cmdline_metacharacters_are_text_when_sourced():
+    """update-grub sources the drop-in: $(...), backticks and ';' in a command line must not run."""
+    settings = _settings("xen_hypervisor_plan", {"base": "bookworm", "settings": {
+        "dom0_linux_cmdline": "console=hvc0 $(reboot) `id`; it's", "cmdline_extra": "loglvl=all"}})
+    plan = FILTERS["xen_hypervisor_plan"](settings)
+    dropin = [f for f in plan["files"] if f["path"].endswith("zz-kuutorvaja-xen.cfg")][0]["content"]
+    assert "GRUB_CMDLINE_LINUX_XEN_REPLACE='console=hvc0 $(reboot) `id`; it'\\''s'\n" in dropin
