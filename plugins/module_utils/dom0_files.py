@@ -28,9 +28,12 @@ from ansible_collections.kuutorvaja.xen.plugins.module_utils.file_write import w
 # How a key is written in each syntax, how its active line and a
 # commented-out example of it look, and whether a missing key takes the
 # example's place (xend-config.sxp, as the guide edits it) or goes after it
-# (the package's documentation of a shell or xl key, which we keep).
-# (shell lines are rendered by shell_assignment, which quotes the value).
+# (the package's documentation of a shell or xl key, which we keep). Shell
+# lines are rendered by shell_assignment, which quotes the value.
 LINE_FORMATS = {"xl": '{key}="{value}"', "sxp": "({key} {value})"}
+ACTIVE_LINES = {"shell": r"^{key}\s*=", "xl": r"^{key}\s*=", "sxp": r"^\({key}\s"}
+EXAMPLE_LINES = {"shell": r"^#\s*{key}\s*=", "xl": r"^#\s*{key}\s*=", "sxp": r"^#\s*\({key}\s"}
+REPLACES_EXAMPLE = {"shell": False, "xl": False, "sxp": True}
 # Words a shell reads as themselves, written bare (XEN_OVERRIDE_GRUB_DEFAULT=1,
 # XENDOMAINS_SAVE=/var/lib/xen/save); anything else is single-quoted.
 _SHELL_BARE = re.compile(r"[A-Za-z0-9_@%+=:,./-]+")
@@ -57,9 +60,6 @@ def shell_word(value):
 def shell_assignment(key, value):
     """The one rendering of a ``KEY=VALUE`` line in a file a shell sources (/etc/default/*, GRUB drop-ins)."""
     return "%s=%s" % (key, shell_word(value))
-ACTIVE_LINES = {"shell": r"^{key}\s*=", "xl": r"^{key}\s*=", "sxp": r"^\({key}\s"}
-EXAMPLE_LINES = {"shell": r"^#\s*{key}\s*=", "xl": r"^#\s*{key}\s*=", "sxp": r"^#\s*\({key}\s"}
-REPLACES_EXAMPLE = {"shell": False, "xl": False, "sxp": True}
 
 
 class Dom0FilesError(Exception):
