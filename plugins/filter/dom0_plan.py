@@ -24,7 +24,12 @@ from ansible.errors import AnsibleFilterError
 from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.dom0_files import shell_assignment
-from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_model import GuestError, validate_interface_name
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_model import (
+    GuestError,
+    validate_dir,
+    validate_interface_name,
+    validate_volume_group,
+)
 
 # ansible-core before 2.19 templates a variable's value again when it holds
 # '{{' or '{%': a plan is marked unsafe so that rendered text (a user's
@@ -432,6 +437,22 @@ def _nat_text(managed, bridges, nat_netdev):
     return "\n".join(lines) + "\n"
 
 
+def xen_guest_storage_error(dir_value, lvm="", dir_option="dir", lvm_option="lvm"):
+    """Why guest disks cannot go to ``dir_value`` or volume group ``lvm`` (the modules' rules), or ``""``.
+
+    ``lvm`` wins when both are given, as in xen-tools; with neither there is
+    nothing to check here (the role says so itself).
+    """
+    try:
+        if lvm:
+            validate_volume_group(str(lvm), lvm_option)
+        elif dir_value:
+            validate_dir(str(dir_value), dir_option)
+    except GuestError as exc:
+        return str(exc)
+    return ""
+
+
 class FilterModule:
     """The dom0 roles' plans."""
 
@@ -441,4 +462,5 @@ class FilterModule:
             "xen_size_mib": xen_size_mib,
             "xen_hypervisor_plan": xen_hypervisor_plan,
             "xen_network_plan": xen_network_plan,
+            "xen_guest_storage_error": xen_guest_storage_error,
         }
