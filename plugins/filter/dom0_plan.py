@@ -23,6 +23,14 @@ from collections.abc import Mapping
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.parsing.convert_bool import boolean
 
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.dom0_files import shell_assignment
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_model import (
+    GuestError,
+    validate_dir,
+    validate_interface_name,
+    validate_volume_group,
+)
+
 # ansible-core before 2.19 templates a variable's value again when it holds
 # '{{' or '{%': a plan is marked unsafe so that rendered text (a user's
 # interfaces_extra, say) stays as written. Later releases never do that.
@@ -173,8 +181,11 @@ def xen_hypervisor_plan(settings):
         directories.append({"path": posixpath.dirname(dropin)})
         files.append({"path": default_file, "settings": [{"key": "XEN_OVERRIDE_GRUB_DEFAULT", "value": "1"}],
                       "validate": SHELL_CHECK})
-        files.append({"path": dropin, "content": _grub_dropin(s.text("managed"), tokens, s.text("dom0_linux_cmdline")),
-                      "validate": SHELL_CHECK})
+        try:
+            content = _grub_dropin(s.text("managed"), tokens, s.text("dom0_linux_cmdline"))
+        except ValueError as exc:
+            raise s.error("cmdline_extra/dom0_linux_cmdline", str(exc))
+        files.append({"path": dropin, "content": content, "validate": SHELL_CHECK})
         grub_paths = [default_file, dropin, posixpath.dirname(dropin)]
     if toolstack == "xl":
         # Debian's conffiles: our keys set, their comments kept.
@@ -182,7 +193,7 @@ def xen_hypervisor_plan(settings):
         files.append({"path": s.text("xl_conf", profile), "syntax": "xl",
                       "settings": [{"key": "autoballoon", "value": s.text("autoballoon")}]})
         files.append({"path": s.text("xendomains", profile), "settings": [
-            {"key": "XENDOMAINS_SAVE", "value": s.text("domains_save_dir") if save else '""'},
+            {"key": "XENDOMAINS_SAVE", "value": s.text("domains_save_dir") if save else ""},
             {"key": "XENDOMAINS_RESTORE", "value": "true" if save else "false"},
             {"key": "XENDOMAINS_STOP_MAXWAIT", "value": str(s.number("domains_stop_maxwait"))},
         ], "validate": SHELL_CHECK})
@@ -214,9 +225,9 @@ def _grub_dropin(managed, tokens, linux_cmdline):
     """Our GRUB drop-in: the Xen command line, and dom0's when one is given."""
     lines = [managed,
              "# Read by update-grub after Debian's /etc/default/grub.d/xen.cfg.",
-             'GRUB_CMDLINE_XEN_DEFAULT="%s"' % " ".join(tokens)]
+             shell_assignment("GRUB_CMDLINE_XEN_DEFAULT", " ".join(tokens))]
     if linux_cmdline:
-        lines.append('GRUB_CMDLINE_LINUX_XEN_REPLACE="%s"' % linux_cmdline)
+        lines.append(shell_assignment("GRUB_CMDLINE_LINUX_XEN_REPLACE", linux_cmdline))
     return "\n".join(lines) + "\n"
 
 
@@ -228,6 +239,13 @@ def _network_bridge(s, item, index, facts):
     if not item.get("bridge"):
         raise s.error(where, "needs a bridge name")
     netdev = "" if item.get("netdev") is None else str(item.get("netdev"))
+    # The names go into ifupdown stanzas, file names and the legacy bridge script.
+    try:
+        validate_interface_name(str(item["bridge"]), where + ".bridge")
+        if netdev:
+            validate_interface_name(netdev, where + ".netdev")
+    except GuestError as exc:
+        raise AnsibleFilterError("%s: %s" % (s.filter_name, exc))
     # setup names a NIC's facts after it, with '-' and '.' as '_'.
     nic_facts = facts.get(netdev.replace("-", "_").replace(".", "_")) if netdev else None
     fact_mac = nic_facts.get("macaddress") if isinstance(nic_facts, Mapping) else None
@@ -419,6 +437,22 @@ def _nat_text(managed, bridges, nat_netdev):
     return "\n".join(lines) + "\n"
 
 
+def xen_guest_storage_error(dir_value, lvm="", dir_option="dir", lvm_option="lvm"):
+    """Why guest disks cannot go to ``dir_value`` or volume group ``lvm`` (the modules' rules), or ``""``.
+
+    ``lvm`` wins when both are given, as in xen-tools; with neither there is
+    nothing to check here (the role says so itself).
+    """
+    try:
+        if lvm:
+            validate_volume_group(str(lvm), lvm_option)
+        elif dir_value:
+            validate_dir(str(dir_value), dir_option)
+    except GuestError as exc:
+        return str(exc)
+    return ""
+
+
 class FilterModule:
     """The dom0 roles' plans."""
 
@@ -428,4 +462,5 @@ class FilterModule:
             "xen_size_mib": xen_size_mib,
             "xen_hypervisor_plan": xen_hypervisor_plan,
             "xen_network_plan": xen_network_plan,
+            "xen_guest_storage_error": xen_guest_storage_error,
         }

@@ -28,11 +28,38 @@ from ansible_collections.kuutorvaja.xen.plugins.module_utils.file_write import w
 # How a key is written in each syntax, how its active line and a
 # commented-out example of it look, and whether a missing key takes the
 # example's place (xend-config.sxp, as the guide edits it) or goes after it
-# (the package's documentation of a shell or xl key, which we keep).
-LINE_FORMATS = {"shell": "{key}={value}", "xl": '{key}="{value}"', "sxp": "({key} {value})"}
+# (the package's documentation of a shell or xl key, which we keep). Shell
+# lines are rendered by shell_assignment, which quotes the value.
+LINE_FORMATS = {"xl": '{key}="{value}"', "sxp": "({key} {value})"}
 ACTIVE_LINES = {"shell": r"^{key}\s*=", "xl": r"^{key}\s*=", "sxp": r"^\({key}\s"}
 EXAMPLE_LINES = {"shell": r"^#\s*{key}\s*=", "xl": r"^#\s*{key}\s*=", "sxp": r"^#\s*\({key}\s"}
 REPLACES_EXAMPLE = {"shell": False, "xl": False, "sxp": True}
+# Words a shell reads as themselves, written bare (XEN_OVERRIDE_GRUB_DEFAULT=1,
+# XENDOMAINS_SAVE=/var/lib/xen/save); anything else is single-quoted.
+_SHELL_BARE = re.compile(r"[A-Za-z0-9_@%+=:,./-]+")
+# Characters no one-line value may hold: controls (also \v, \f, \x85, which
+# Python's splitlines takes as line ends), line and paragraph separators.
+_UNWRITABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def shell_word(value):
+    """``value`` as one shell word that a sourcing shell reads back unchanged, running nothing.
+
+    Single quotes (a ``'`` inside becomes ``'\\''``), so ``;``, ``$(...)``,
+    backticks and spaces are text, not commands; plain words stay bare.
+    Raises ``ValueError`` for a value that is not one line of text.
+    """
+    bad = _UNWRITABLE.search(value)
+    if bad:
+        raise ValueError("must be one line without control characters (it holds U+%04X)" % ord(bad.group(0)))
+    if _SHELL_BARE.fullmatch(value):
+        return value
+    return "'%s'" % value.replace("'", "'\\''")
+
+
+def shell_assignment(key, value):
+    """The one rendering of a ``KEY=VALUE`` line in a file a shell sources (/etc/default/*, GRUB drop-ins)."""
+    return "%s=%s" % (key, shell_word(value))
 
 
 class Dom0FilesError(Exception):
@@ -67,11 +94,14 @@ def set_keys(text, settings, syntax):
     missing key goes after the last commented-out example of it (in place of
     it for ``sxp``), else at the end.
     """
-    line_format = LINE_FORMATS[syntax]
+    line_format = LINE_FORMATS.get(syntax)
     lines = text.splitlines(True)
     for item in settings:
         key = re.escape(item["key"])
-        line = line_format.format(key=item["key"], value=item["value"]) + "\n"
+        if syntax == "shell":
+            line = shell_assignment(item["key"], item["value"]) + "\n"
+        else:
+            line = line_format.format(key=item["key"], value=item["value"]) + "\n"
         active = re.compile(ACTIVE_LINES[syntax].format(key=key))
         commented = re.compile(EXAMPLE_LINES[syntax].format(key=key))
         hits = [i for i, old in enumerate(lines) if active.match(old)]
@@ -190,13 +220,21 @@ class Dom0Files:
 
     @staticmethod
     def validate_setting(path, item, syntax):
-        """A key is a plain name (xend's may hold '-'); a value is one line (and, quoted by xl syntax, holds no quote)."""
-        key_re = r"[A-Za-z_][A-Za-z0-9_.-]*" if syntax == "sxp" else r"[A-Za-z_][A-Za-z0-9_.]*"
+        """A key is a plain name (xend's may hold '-', a shell variable neither '-' nor '.'); a value is one line.
+
+        Shell values are quoted when written (:func:`shell_word`); xl values
+        are written in double quotes, so they hold no quote or backslash.
+        """
+        key_re = {"sxp": r"[A-Za-z_][A-Za-z0-9_.-]*", "xl": r"[A-Za-z_][A-Za-z0-9_.]*"}.get(syntax, r"[A-Za-z_][A-Za-z0-9_]*")
         if not re.fullmatch(key_re, item["key"]):
-            raise Dom0FilesError("files: '%s': key '%s' must be a name of letters, digits, '_' and '.'%s"
-                                 % (path, item["key"], " (and '-')" if syntax == "sxp" else ""))
-        if "\n" in item["value"] or "\r" in item["value"]:
-            raise Dom0FilesError("files: '%s': the value of %s must be one line" % (path, item["key"]))
+            raise Dom0FilesError("files: '%s': key '%s' must be a name of letters, digits and '_'%s"
+                                 % (path, item["key"], {"sxp": " (and '.', '-')", "xl": " (and '.')"}.get(syntax, "")))
+        bad = _UNWRITABLE.search(item["value"])
+        if bad:
+            raise Dom0FilesError("files: '%s': the value of %s must be one line without control characters (it holds U+%04X)"
+                                 % (path, item["key"], ord(bad.group(0))))
+        if syntax == "xl" and "\\" in item["value"]:
+            raise Dom0FilesError("files: '%s': the value of %s must not hold a backslash (xl reads it as an escape)" % (path, item["key"]))
         if syntax == "sxp" and re.search(r"[()]", item["value"]):
             raise Dom0FilesError("files: '%s': the value of %s must not hold '(' or ')' (sxp syntax)" % (path, item["key"]))
         if syntax == "xl" and '"' in item["value"]:
@@ -216,7 +254,7 @@ class Dom0Files:
         if isinstance(mode, int) and not isinstance(mode, bool) and 0 <= mode <= 0o7777:
             # YAML read an unquoted 0644 as the number it means, as ansible.builtin.file takes it.
             return Attrs(uid, gid, mode)
-        if not isinstance(mode, str) or not re.match(r"^0?[0-7]{3,4}$", mode):
+        if not isinstance(mode, str) or not re.fullmatch(r"0?[0-7]{3,4}", mode):
             raise Dom0FilesError("%s: mode '%s' must be octal like '0644'" % (spec["path"], mode))
         return Attrs(uid, gid, int(mode, 8))
 

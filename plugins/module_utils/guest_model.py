@@ -92,6 +92,23 @@ def validate_abs_path(path, option):
     return path
 
 
+def validate_dir(path, option="dir"):
+    """Return ``path`` if it is an absolute, normalised directory path (no ``..``, ``.``, ``//`` or trailing ``/``)."""
+    if not isinstance(path, str) or not path:
+        raise GuestError("%s must be a non-empty absolute path" % option)
+    validate_abs_path(path, option)
+    if path != "/" and os.path.normpath(path) != path:
+        raise GuestError("%s=%r is not a normalised path (no '.', '//' or trailing '/'); write %r"
+                         % (option, path, os.path.normpath(path)))
+    return path
+
+
+def within(path, directory):
+    """True when ``path`` names ``directory`` itself or something below it (both absolute, compared normalised)."""
+    path, directory = os.path.normpath(path), os.path.normpath(directory)
+    return path == directory or path.startswith(directory.rstrip("/") + "/")
+
+
 def config_path_for(name, config_dir=CONFIG_DIR):
     """The config path of guest ``name``: ``CONFIG_DIR/NAME.cfg``, as xen-tools writes it."""
     return os.path.join(config_dir or CONFIG_DIR, "%s.cfg" % name)
@@ -111,10 +128,87 @@ def save_path_for(name, save_dir=SAVE_DIR):
     return os.path.join(save_dir or SAVE_DIR, "%s.save" % name)
 
 
+def _untrusted(path, what, uid):
+    """Why the inode at ``path`` (``os.stat``) could be changed by someone but ``uid``, or ``None``."""
+    info = os.stat(path)
+    if info.st_uid != uid:
+        return "%s %s is owned by uid %d, not root" % (what, path, info.st_uid)
+    if info.st_mode & 0o022:
+        return "%s %s is %s-writable (mode %04o)" % (what, path, "world" if info.st_mode & 0o002 else "group",
+                                                     info.st_mode & 0o7777)
+    return None
+
+
+def config_trust_problem(path, top="/", uid=0):
+    """Why a config at ``path`` is no file to boot as root at startup, or ``None`` when it is.
+
+    xendomains starts every config linked from the autostart directory as
+    root, so only root may be able to change it: the file (and, for a
+    symlink, what it resolves to) must be owned by root and not group- or
+    world-writable, and so must every directory above it up to ``top`` (``/``;
+    a sticky /tmp counts as world-writable too).
+    """
+    try:
+        real = os.path.realpath(path)
+        if not os.path.isfile(real):
+            return "config %s is not a regular file" % path
+        problem = _untrusted(real, "config", uid)
+        for start in dict.fromkeys((os.path.dirname(os.path.normpath(path)), os.path.dirname(real))):
+            directory = start
+            while problem is None:
+                problem = _untrusted(directory, "directory", uid)
+                if directory in (top, "/") or not within(directory, top):
+                    break
+                directory = os.path.dirname(directory)
+    except OSError as exc:
+        return "cannot check config %s: %s" % (path, exc.strerror or exc)
+    return problem
+
+
 def autostarts(name, config, autostart_dir=AUTOSTART_DIR):
     """True when the guest's autostart link is a symlink to this very ``config``."""
     link = autostart_link_for(name, autostart_dir)
     return os.path.islink(link) and os.readlink(link) == config
+
+
+# lvm(8) VALID NAMES: these characters, no leading '-', not '.' or '..', at
+# most 127 characters; names lvm uses itself ('snapshot', 'pvmove' and the
+# suffixes of its hidden sub-volumes) are refused, since the guest's volumes
+# (NAME-disk, NAME-swap) are made in this group and must stay addressable.
+_VG_RE = re.compile(r"[A-Za-z0-9+_.][A-Za-z0-9+_.-]*")
+VG_NAME_MAX_LENGTH = 127
+_LVM_RESERVED_PREFIXES = ("snapshot", "pvmove")
+_LVM_RESERVED_PARTS = ("_cdata", "_cmeta", "_corig", "_iorig", "_mimage", "_mlog", "_pmspare", "_rimage", "_rmeta",
+                       "_tdata", "_tmeta", "_vdo", "_vorigin", "_wcorig")
+
+
+def validate_volume_group(name, option="lvm"):
+    """Return ``name`` if it is a volume group name lvm(8) accepts (VALID NAMES), else raise :class:`GuestError`."""
+    if not isinstance(name, str) or not name:
+        raise GuestError("%s must be a non-empty volume group name" % option)
+    if len(name) > VG_NAME_MAX_LENGTH:
+        raise GuestError("%s=%r is %d characters long; lvm allows at most %d" % (option, name, len(name), VG_NAME_MAX_LENGTH))
+    if name in (".", "..") or not _VG_RE.fullmatch(name):
+        raise GuestError("%s=%r is not a volume group name: use letters, digits, '+', '_', '.' and '-', "
+                         "not starting with '-' and not '.' or '..' (lvm(8), VALID NAMES)" % (option, name))
+    reserved = [p for p in _LVM_RESERVED_PREFIXES if name.startswith(p)] + [p for p in _LVM_RESERVED_PARTS if p in name]
+    if reserved:
+        raise GuestError("%s=%r holds %r, which lvm reserves for its own volumes (lvm(8), VALID NAMES)"
+                         % (option, name, reserved[0]))
+    return name
+
+
+# A network interface name as the kernel takes it (IFNAMSIZ 16 with its NUL),
+# narrowed to what is safe in a file name, a shell word and an ifupdown stanza.
+_IFNAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,14}")
+
+
+def validate_interface_name(name, option="bridge"):
+    """Return ``name`` if it is a network interface name (bridge, NIC), else raise :class:`GuestError`."""
+    if not isinstance(name, str) or not _IFNAME_RE.fullmatch(name):
+        raise GuestError("%s=%r is not an interface name (1 to 15 letters, digits, '_', '.' and '-', "
+                         "not starting with '.' or '-')" % (option, name))
+    return name
 
 
 # --------------------------------------------------------------------------
@@ -155,6 +249,36 @@ def ipv4(value, option):
         return str(ipaddress.IPv4Address(value))
     except (ipaddress.AddressValueError, ValueError):
         raise GuestError("%s=%r is not an IPv4 address" % (option, value))
+
+
+def guest_ip(value, option="ip", mask=None):
+    """``value`` as a guest's own unicast IPv4 address; refuse what no NIC can have.
+
+    0.0.0.0, the limited broadcast, loopback, multicast and the reserved
+    240/4 are refused; with ``mask`` (a dotted netmask) also the network and
+    broadcast addresses of the guest's subnet.
+    """
+    address = ipaddress.IPv4Address(ipv4(value, option))
+    why = None
+    if address == ipaddress.IPv4Address("255.255.255.255"):
+        why = "the limited broadcast address"
+    elif address.is_unspecified:
+        why = "the unspecified address"
+    elif address.is_loopback:
+        why = "a loopback address (127.0.0.0/8)"
+    elif address.is_multicast:
+        why = "a multicast address (224.0.0.0/4)"
+    elif address in ipaddress.IPv4Network("240.0.0.0/4"):
+        why = "in the reserved range 240.0.0.0/4"
+    elif mask:
+        subnet = ipaddress.IPv4Network("%s/%s" % (address, mask), strict=False)
+        if subnet.prefixlen < 31 and address == subnet.network_address:
+            why = "the network address of %s" % subnet
+        elif subnet.prefixlen < 31 and address == subnet.broadcast_address:
+            why = "the broadcast address of %s" % subnet
+    if why:
+        raise GuestError("%s=%s is %s; a guest needs a unicast host address" % (option, address, why))
+    return str(address)
 
 
 def netmask(value, option="netmask"):
@@ -232,21 +356,6 @@ def check_timeout(value, option):
     return value
 
 
-MAX_VCPUS = 512
-"""The most virtual CPUs a guest takes here (Xen's own limit for a guest is of this order)."""
-
-
-def vcpu_count(value, option="vcpus"):
-    """``value`` as a number of virtual CPUs, 1 to :data:`MAX_VCPUS`."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise GuestError("%s=%r is not a whole number" % (option, value))
-    if value < 1:
-        raise GuestError("%s=%r must be at least 1" % (option, value))
-    if value > MAX_VCPUS:
-        raise GuestError("%s=%r is more than the %d virtual CPUs a guest can have" % (option, value, MAX_VCPUS))
-    return value
-
-
 # crypt(3): $id$[params$]salt$hash (MD5, SHA-256/512, bcrypt, yescrypt) or
 # 13-character DES; a leading '!' locks it; '!' or '*' alone is a locked account.
 _CRYPT_HASH_RE = re.compile(r"!*(?:\$[0-9a-z]{1,8}(?:\$[^$:;\s]{1,512}){1,4}|[./0-9A-Za-z]{13})?|\*")
@@ -259,6 +368,34 @@ def validate_password_hash(value, option="root_password_hash"):
         raise GuestError("%s is not a crypt(3) password hash (like $6$salt$hash from 'mkpasswd -m sha-512', "
                          "or '!' for a locked account); the value is not shown" % option)
     return value
+MAX_VCPUS = 512
+"""The most virtual CPUs a guest may have: far more than any dom0 this collection targets has to share."""
+
+MAX_MEMORY_MIB = 16 * 1024 * 1024
+"""The most memory a guest may have (16 TiB, what Xen 4.x can address at all); beyond it is a typo."""
+
+
+def vcpu_count(value, option="vcpus"):
+    """``value`` as a number of virtual CPUs (1 to :data:`MAX_VCPUS`)."""
+    if isinstance(value, bool):
+        raise GuestError("%s=%r is not a number of virtual CPUs" % (option, value))
+    try:
+        count = int(1 if value is None else value)
+    except (TypeError, ValueError):
+        raise GuestError("%s=%r is not a number of virtual CPUs" % (option, value))
+    if count < 1:
+        raise GuestError("%s=%r must be at least 1" % (option, value))
+    if count > MAX_VCPUS:
+        raise GuestError("%s=%r is more than %d virtual CPUs; that is a typo, not a guest" % (option, value, MAX_VCPUS))
+    return count
+
+
+def memory_mib(value, option="memory"):
+    """A guest memory size in whole MiB (1 MiB to :data:`MAX_MEMORY_MIB`)."""
+    mib = size_mib(value, option)
+    if mib > MAX_MEMORY_MIB:
+        raise GuestError("%s=%r is more than %d TiB; that is a typo, not a guest" % (option, value, MAX_MEMORY_MIB // 1024 ** 2))
+    return mib
 
 
 def size_mib(value, option="size"):

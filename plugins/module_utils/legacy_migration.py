@@ -28,7 +28,7 @@ import ast
 import re
 import shlex
 
-from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_model import GuestError, config_path_for
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_model import CONFIG_DIR, GuestError, config_path_for
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.xen_cfg import (
     XenCfgError,
     disk_spec_details,
@@ -829,6 +829,9 @@ def translate_guest(key, text, report, network, guest_defaults, kernel_mode="pyg
     except GuestError as exc:
         raise LegacyError("guest %s: %s" % (key, exc))
     options["path"] = config_path_for(options["name"], config_dir)
+    if config_dir and config_dir != CONFIG_DIR:
+        # xen_guest_config keeps configs inside its config_dir: the same one.
+        options["config_dir"] = config_dir
     return {"path": options["path"], "options": options, "settings": settings, "config": config}
 
 

@@ -240,7 +240,7 @@ def parse_domain_list(text, include_transient=False):
             domid = _number(fields[-5], int)
             memory, vcpus, flags, cpu = fields[-4], fields[-3], fields[-2], fields[-1]
             state = flags_to_state(flags)
-        elif len(fields) >= 4 and re.match(r"^\d+$", fields[-3]) and re.match(r"^\d+$", fields[-2]):
+        elif len(fields) >= 4 and re.fullmatch(r"[0-9]+", fields[-3]) and re.fullmatch(r"[0-9]+", fields[-2]):
             # xend-managed domain that is not running: no ID, no state.
             name = " ".join(fields[:-3])
             domid = None

@@ -48,7 +48,7 @@ class XenCfgError(ValueError):
     """The config (or the dict to render) is outside the supported syntax; the message says where."""
 
 
-_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_KEY_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 # Unicode categories a rendered string may not hold: control characters
 # (a raw newline ends the value for xl; \v, \f, \x1c-\x1e and \x85 split
@@ -129,7 +129,7 @@ def render_xen_cfg(settings, key_order=None, align=True, multiline_lists=True):
     order += [k for k in settings if k not in order]
     pairs = []
     for key in order:
-        if not isinstance(key, str) or not _KEY_RE.match(key):
+        if not isinstance(key, str) or not _KEY_RE.fullmatch(key):
             raise XenCfgError("%r is not a valid Xen config key (letters, digits and '_', not starting with a digit)" % (key,))
         if settings[key] is None:
             continue

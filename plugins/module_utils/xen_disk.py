@@ -28,6 +28,7 @@ from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_model import 
     GuestError,
     refuse_if_in_use,
     refuse_if_running,
+    validate_abs_path,
 )
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.host_tools import ExtFs, Loop
 
@@ -45,15 +46,18 @@ class DiskGrower:
         self.loop = Loop(runner)
         self.extfs = ExtFs(runner)
 
-    def ensure(self, guest, path, size, resize_fs=True):
+    def ensure(self, guest, path, size, resize_fs=True, extend_unknown_layout=False):
         """Grow ``path`` to ``size`` bytes and its bare ext filesystem with it.
 
         Refuses: a running guest, shrinking, a block device, filesystem work on
         a partitioned image or a non-ext filesystem, an image attached to a
-        loop device. Returns the module result.
+        loop device, and a file whose layout is not recognised (no disk
+        image: ``/etc/passwd`` given by mistake) unless both ``resize_fs`` is
+        off and ``extend_unknown_layout`` is on. Returns the module result.
         """
-        if not os.path.isabs(path):
-            raise GuestError("path=%r must be an absolute path" % path)
+        validate_abs_path(path, "path")
+        if extend_unknown_layout and resize_fs:
+            raise GuestError("extend_unknown_layout: true extends the file only; set resize_fs: false with it")
         if not os.path.exists(path):
             raise GuestError("path=%s does not exist" % path)
         if not os.path.isfile(path):
@@ -67,6 +71,12 @@ class DiskGrower:
         layout = parse_layout(head)
         result = {"path": path, "size_before": current, "size": size, "layout": layout["kind"],
                   "filesystem": layout["filesystem"], "grown": False, "fs_resized": False}
+        if layout["kind"] == "unknown" and not extend_unknown_layout:
+            raise GuestError(
+                "%s holds no disk layout this module recognises (an ext2/3/4, xfs, btrfs or swap filesystem, or an "
+                "MBR or GPT partition table, at its start); refusing to extend it, as it may be no disk image at all. "
+                "If it is a guest disk of another kind, set resize_fs: false and extend_unknown_layout: true" % path
+            )
         if resize_fs and layout["kind"] == "partitioned":
             raise GuestError(
                 "%s holds a partition table; its filesystems are not resized (the guide's warning: "

@@ -22,6 +22,7 @@ from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_model import 
     autostart_link_for,
     check_timeout,
     config_path_for,
+    config_trust_problem,
     name_error,
     save_path_for,
     validate_abs_path,
@@ -33,6 +34,7 @@ from ansible_collections.kuutorvaja.xen.plugins.module_utils.toolstack import (
     get_toolstack,
     vif_device,
 )
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.xen_guest_config import read_guest_config
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.xen_cfg import (
     XenCfgError,
     config_differences,
@@ -139,6 +141,24 @@ class XenDomain:
                 raise XenDomainError(msg)
             # In check mode an earlier task may only have predicted writing it.
             self.warnings.append(msg + " (check mode: predicting as if it existed)")
+        if params["autostart"] and os.path.isfile(self.config):
+            self._check_autostart_config()
+
+    def _check_autostart_config(self):
+        """Refuse to link a config xendomains should not boot as root: one others can change, or no guest config of this guest."""
+        problem = config_trust_problem(self.config)
+        if problem:
+            raise XenDomainError(
+                "autostart=true would have xendomains start %s as root at every boot, but %s; "
+                "make it and its directories root's and not group- or world-writable (chown root, chmod go-w)"
+                % (self.config, problem))
+        try:
+            why = read_guest_config(self.config, self.name)[2]
+        except (IOError, OSError) as exc:
+            raise XenDomainError("autostart=true: cannot read config %s: %s" % (self.config, exc))
+        if why:
+            raise XenDomainError("autostart=true: config %s %s; refusing to have xendomains boot it at startup"
+                                 % (self.config, why))
 
     # -- entry point ----------------------------------------------------------
 

@@ -203,7 +203,7 @@ def config_params(entry, spec):
         spec.hostname, spec.disk_paths, spec.disk_vdevs, spec.memory_mib, spec.vcpus, spec.mac,
         bridge=spec.bridge, ip=spec.ip[0] if spec.ip else None, pygrub=spec.pygrub,
         kernel=spec.kernel, initrd=spec.initrd, extra=entry["extra"] or None)
-    params.update(path=spec.config_path, state="present")
+    params.update(path=spec.config_path, config_dir=spec.config_dir, state="present")
     return params
 
 

@@ -21,19 +21,30 @@ import re
 
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.file_write import write_atomically
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_model import (
+    CONFIG_DIR,
     GuestError,
     autostarts,
     config_path_for,
+    guest_ip,
+    memory_mib,
     normalize_mac,
-    size_mib,
     validate_abs_path,
+    validate_dir,
     validate_guest_name,
+    vcpu_count,
+    within,
 )
-from ansible_collections.kuutorvaja.xen.plugins.module_utils.xen_cfg import XenCfgError, parse_xen_cfg, render_xen_cfg
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.xen_cfg import (
+    XenCfgError,
+    parse_disk_spec,
+    parse_xen_cfg,
+    render_xen_cfg,
+)
 
 CONFIG_ARGUMENT_SPEC = dict(
     name=dict(type="str", required=True),
     path=dict(type="path"),
+    config_dir=dict(type="path", default=CONFIG_DIR),
     state=dict(type="str", choices=["present", "absent"], default="present"),
     type=dict(type="str", choices=["pv", "pygrub", "pvh", "hvm"], default="pv"),
     memory=dict(type="str"),
@@ -73,17 +84,31 @@ KEY_ORDER = {
 }
 # PVH: PV's keys, with xl's type right after the name.
 KEY_ORDER["pvh"] = KEY_ORDER["pv"][:1] + ["type"] + KEY_ORDER["pv"][1:]
-_VDEV_RE = re.compile(r"^(ioemu:)?[a-z]+[0-9]*(:cdrom)?$")
+_VDEV_RE = re.compile(r"(ioemu:)?[a-z]+[0-9]*(:cdrom)?")
 _DISK_PREFIXES = ("file:", "phy:", "tap:aio:", "tap:qcow:", "tap2:aio:")
 # The guide's order (mac, type, bridge); xen-tools writes ip, mac, vifname, bridge.
 _VIF_KEYS = ("ip", "mac", "type", "model", "vifname", "bridge", "script", "rate")
-_SAFE_VALUE = re.compile(r"^[^,'\"\\\s=]+$")
+_SAFE_VALUE = re.compile(r"[^,'\"\\\s=]+")
+
+
+def _checked_disk_string(spec, index):
+    """A string ``disk`` entry, read as xl reads it and held to the rules of the dict form."""
+    try:
+        disk = parse_disk_spec(spec, strict=True)
+    except XenCfgError as exc:
+        raise GuestError("disks[%d] %s" % (index, exc))
+    # xend's empty CD-ROM drive (",hdc:cdrom,r") is the one disk without a target.
+    if disk["target"] and (not disk["target"].startswith("/") or not _SAFE_VALUE.fullmatch(disk["target"])):
+        raise GuestError("disks[%d] target %r must be an absolute path without commas, quotes or spaces" % (index, disk["target"]))
+    if not _VDEV_RE.fullmatch(disk["vdev"]):
+        raise GuestError("disks[%d] vdev %r is not a virtual device name (e.g. xvda, sda1, hdc)" % (index, disk["vdev"]))
+    return spec
 
 
 def _disk_entry(disk, index):
-    """One ``disk`` list entry from a dict (target, vdev, mode, prefix) or a string."""
+    """One ``disk`` list entry from a dict (target, vdev, mode, prefix) or a string (checked alike)."""
     if isinstance(disk, str):
-        return disk
+        return _checked_disk_string(disk, index)
     if not isinstance(disk, dict):
         raise GuestError("disks[%d] must be a dict (target, vdev, mode) or a string" % index)
     target = disk.get("target") or disk.get("path")
@@ -95,9 +120,9 @@ def _disk_entry(disk, index):
         prefix = "phy:" if str(target).startswith("/dev/") else "file:"
     if prefix and prefix not in _DISK_PREFIXES:
         raise GuestError("disks[%d].prefix=%r must be one of %s" % (index, prefix, ", ".join(_DISK_PREFIXES)))
-    if not str(target).startswith("/") or not _SAFE_VALUE.match(str(target)):
+    if not str(target).startswith("/") or not _SAFE_VALUE.fullmatch(str(target)):
         raise GuestError("disks[%d].target=%r must be an absolute path without commas, quotes or spaces" % (index, target))
-    if not _VDEV_RE.match(vdev):
+    if not isinstance(vdev, str) or not _VDEV_RE.fullmatch(vdev):
         raise GuestError("disks[%d].vdev=%r is not a virtual device name (e.g. xvda, sda1, ioemu:hda, hdc:cdrom)" % (index, vdev))
     mode = disk.get("mode") or "w"
     if mode not in ("w", "r", "w!"):
@@ -106,12 +131,19 @@ def _disk_entry(disk, index):
 
 
 def _vif_entry(vif, index):
-    """One ``vif`` list entry from a dict (mac, bridge, ...) or a string.
+    """One ``vif`` list entry from a dict (mac, bridge, ...) or a string (``mac=...,bridge=...``, checked alike).
 
     MACs are validated and written upper-case, as xen-tools and the guide write them.
     """
     if isinstance(vif, str):
-        return vif
+        fields = {}
+        for part in vif.split(","):
+            key, sep, value = part.strip().partition("=")
+            if not sep or not key or key in fields:
+                raise GuestError("vifs[%d]=%r must be KEY=VALUE pairs separated by commas, each key once "
+                                 "(e.g. mac=00:16:3e:00:00:01,bridge=xenbr0)" % (index, vif))
+            fields[key] = value
+        vif = fields
     if not isinstance(vif, dict):
         raise GuestError("vifs[%d] must be a dict (mac, bridge, ...) or a string" % index)
     unknown = set(vif) - set(_VIF_KEYS)
@@ -124,8 +156,11 @@ def _vif_entry(vif, index):
             continue
         if key == "mac":
             value = normalize_mac(value, "vifs[%d].mac" % index).upper()
+        elif key == "ip":
+            # xl passes vif ip to the hotplug script: one address, or several separated by spaces (refused here).
+            value = guest_ip(value, "vifs[%d].ip" % index)
         value = str(value)
-        if not _SAFE_VALUE.match(value):
+        if not _SAFE_VALUE.fullmatch(value):
             raise GuestError("vifs[%d].%s=%r may not hold commas, quotes, '=' or spaces" % (index, key, value))
         parts.append("%s=%s" % (key, value))
     return ",".join(parts)
@@ -140,13 +175,10 @@ def build_settings(params):
     memory = params.get("memory")
     if memory is None:
         raise GuestError("memory is required (e.g. 256M or 1G)")
-    settings = {"name": name, "memory": str(size_mib(memory, "memory"))}
+    settings = {"name": name, "memory": str(memory_mib(memory, "memory"))}
     if params.get("maxmem"):
-        settings["maxmem"] = str(size_mib(params["maxmem"], "maxmem"))
-    vcpus = int(1 if params.get("vcpus") is None else params["vcpus"])
-    if vcpus < 1:
-        raise GuestError("vcpus must be at least 1")
-    settings["vcpus"] = str(vcpus)
+        settings["maxmem"] = str(memory_mib(params["maxmem"], "maxmem"))
+    settings["vcpus"] = str(vcpu_count(params.get("vcpus")))
     disks = params.get("disks") or []
     if not disks:
         raise GuestError("disks needs at least one disk")
@@ -179,7 +211,7 @@ def build_settings(params):
         else:
             raise GuestError("hvm_style=%r must be legacy (Xen 3.x: kernel=hvmloader, builder='hvm') or current (type='hvm')" % style)
         boot_order = params.get("boot") or "c"
-        if not re.match(r"^[acdn]{1,4}$", boot_order):
+        if not re.fullmatch(r"[acdn]{1,4}", boot_order):
             raise GuestError("boot=%r must be letters from a, c, d, n (c: disk, d: CD-ROM, n: network)" % boot_order)
         settings["boot"] = boot_order
         if params.get("vnc", True):
@@ -231,6 +263,31 @@ def canonical(settings):
     return result
 
 
+def read_guest_config(path, name):
+    """``(text, settings, why)`` of the regular file ``path``: ``why`` is ``None`` when it is guest ``name``'s config.
+
+    Otherwise ``why`` says what it is instead (no Xen config, a config that
+    sets no name, such as xl.conf, or another guest's), and never quotes the
+    text: the file may be /etc/shadow given by mistake.
+    """
+    with open(path, "r", encoding="utf-8", errors="replace") as handle:
+        text = handle.read(MAX_CONFIG_BYTES + 1)
+    if len(text) > MAX_CONFIG_BYTES:
+        return text, None, "is not a Xen guest config (larger than %d bytes)" % MAX_CONFIG_BYTES
+    try:
+        settings = parse_xen_cfg(text)
+    except XenCfgError as exc:
+        # The parser's message quotes the text it stopped at: name only the line.
+        line = re.match(r"line \d+", str(exc))
+        return text, None, "is not a Xen guest config (%s does not parse)" % (line.group(0) if line else "it")
+    owner = settings.get("name")
+    if owner == name:
+        return text, settings, None
+    if owner is None:
+        return text, settings, "is not a Xen guest config (it sets no name)"
+    return text, settings, "is the config of guest %s, not of %s" % (owner, name)
+
+
 class GuestConfigFile:
     """One guest config file: compare, write atomically, report restart needs."""
 
@@ -243,30 +300,21 @@ class GuestConfigFile:
         """``(text, settings)`` of the file now, ``(None, None)`` when absent.
 
         Only guest ``name``'s own config is replaced or removed (``action``):
-        a file that is not a Xen config (``/etc/passwd`` given as ``path``), or
-        the config of another guest, is refused unless ``force``; with force,
-        its text is kept out of the diff.
+        a file that is not a Xen guest config (``/etc/passwd`` given as
+        ``path``, or ``xl.conf``, which parses but names no guest), or the
+        config of another guest, is refused unless ``force``; even with
+        force its text never goes into the diff (a placeholder does).
         """
         if not os.path.lexists(self.path):
             return None, None
         if not os.path.isfile(self.path):
             raise GuestError("%s exists and is not a regular file; refusing to %s it" % (self.path, action))
         try:
-            with open(self.path, "r", encoding="utf-8", errors="replace") as handle:
-                text = handle.read(MAX_CONFIG_BYTES + 1)
+            text, settings, why = read_guest_config(self.path, name)
         except OSError as exc:
             raise GuestError("cannot read %s: %s; refusing to %s it" % (self.path, exc.strerror or exc, action))
-        try:
-            if len(text) > MAX_CONFIG_BYTES:
-                raise XenCfgError("larger than %d bytes" % MAX_CONFIG_BYTES)
-            settings = parse_xen_cfg(text)
-        except XenCfgError as exc:
-            why = "is not a Xen guest config (%s)" % exc
-        else:
-            owner = settings.get("name")
-            if owner in (None, name):
-                return text, settings
-            why = "is the config of guest %s, not of %s" % (owner, name)
+        if why is None:
+            return text, settings
         if not self.force:
             raise GuestError("%s %s; refusing to %s it. Set force: true if it really is to go" % (self.path, why, action))
         self.module.warn("%s %s; force: true, so it is %sd (its text is left out of the diff)" % (self.path, why, action))
@@ -311,13 +359,19 @@ class GuestConfigFile:
         return {"changed": True, "path": self.path, "diff": {"before": before, "after": ""}}
 
 
-def config_request(params):
+def config_request(params, force=False):
     """Check ``params`` (xen_guest_config's options) before anything is read: ``(name, path, settings)``.
 
-    ``settings`` is ``None`` for ``state=absent``.
+    ``settings`` is ``None`` for ``state=absent``. ``path`` must lie in
+    ``config_dir`` (default /etc/xen) unless ``force``: a guest config has
+    no business elsewhere, and a path given by mistake is not touched.
     """
     name = validate_guest_name(params["name"])
-    path = validate_abs_path(params["path"], "path") if params.get("path") else config_path_for(name)
+    config_dir = validate_dir(params.get("config_dir") or CONFIG_DIR, "config_dir")
+    path = validate_abs_path(params["path"], "path") if params.get("path") else config_path_for(name, config_dir)
+    if not force and not within(path, config_dir):
+        raise GuestError("path=%s is outside the config directory %s (config_dir); guest configs live there. "
+                         "Set force: true if this file really is the guest's config" % (path, config_dir))
     settings = build_settings(params) if params.get("state", "present") == "present" else None
     return name, path, settings
 

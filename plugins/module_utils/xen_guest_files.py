@@ -743,7 +743,7 @@ def validate_operations(operations):
             if op.get(key) is not None:
                 check_guest_path(op[key], "operations[%d].%s" % (index, key))
         mode = op.get("mode")
-        if mode is not None and not re.match(r"^0?[0-7]{3,4}$", str(mode)):
+        if mode is not None and not re.fullmatch(r"0?[0-7]{3,4}", str(mode)):
             raise GuestError("operations[%d].mode=%r must be an octal string such as '0644'" % (index, mode))
 
 

@@ -30,14 +30,19 @@ from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_model import 
     check_path_length,
     config_path_for,
     derive_mac,
+    guest_ip,
     ipv4,
+    memory_mib,
     netmask,
     normalize_mac,
     refuse_if_running,
     size_mib,
     validate_abs_path,
+    validate_dir,
     validate_guest_name,
+    validate_interface_name,
     validate_password_hash,
+    validate_volume_group,
     vcpu_count,
 )
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.host_tools import (
@@ -145,14 +150,14 @@ def spec_from_params(params, for_delete=False):
     name = validate_guest_name(params["name"])
     if bool(params.get("dir")) == bool(params.get("lvm")):
         raise GuestError("give exactly one of dir (file-backed images) or lvm (volume group)")
-    if params.get("dir") and not os.path.isabs(params["dir"]):
-        raise GuestError("dir=%r must be an absolute path" % params["dir"])
-    if params.get("lvm") and not re.match(r"^[A-Za-z0-9+_.-]+$", params["lvm"]):
-        raise GuestError("lvm=%r is not a volume group name" % params["lvm"])
+    if params.get("dir"):
+        validate_dir(params["dir"], "dir")
+    if params.get("lvm"):
+        validate_volume_group(params["lvm"], "lvm")
     if params.get("config_dir"):
-        validate_abs_path(params["config_dir"], "config_dir")
+        validate_dir(params["config_dir"], "config_dir")
     dist = params.get("dist") or ""
-    if not re.match(r"^[a-z0-9][a-z0-9.-]*$", dist):
+    if not re.fullmatch(r"[a-z0-9][a-z0-9.-]*", dist):
         raise GuestError("dist=%r is not a distribution name (e.g. bookworm)" % dist)
     method = params.get("install_method") or "debootstrap"
     if method not in INSTALL_METHODS:
@@ -173,7 +178,8 @@ def spec_from_params(params, for_delete=False):
     ips = params.get("ip") or []
     if isinstance(ips, str):
         ips = [ips]
-    ips = [ipv4(ip, "ip") for ip in ips]
+    mask = netmask(params["netmask"]) if params.get("netmask") else None
+    ips = [guest_ip(ip, "ip", mask) for ip in ips]
     dhcp = bool(params.get("dhcp"))
     if dhcp and ips:
         raise GuestError("give either dhcp: true or ip, not both")
@@ -181,12 +187,12 @@ def spec_from_params(params, for_delete=False):
         raise GuestError("give dhcp: true or an ip address for the guest")
     mac = normalize_mac(params["mac"]) if params.get("mac") else derive_mac(name)
     bridge = params.get("bridge")
-    if bridge and not re.match(r"^[A-Za-z0-9_.-]{1,15}$", bridge):
-        raise GuestError("bridge=%r is not an interface name" % bridge)
-    vcpus = vcpu_count(1 if params.get("vcpus") is None else params["vcpus"])
+    if bridge:
+        validate_interface_name(bridge, "bridge")
+    vcpus = vcpu_count(params.get("vcpus"))
     roles = params.get("roles") or []
     for role in roles:
-        if not re.match(r"^[A-Za-z0-9_.-]+$", role) and not os.path.isabs(role):
+        if not re.fullmatch(r"[A-Za-z0-9_.-]+", role) and not os.path.isabs(role):
             raise GuestError("roles entry %r is not a xen-tools role name or absolute path" % role)
     if params.get("root_password_hash") and not for_delete:
         # Refused here, before the build (and in check mode), not after it when the hash goes in.
@@ -204,12 +210,12 @@ def spec_from_params(params, for_delete=False):
         noswap=bool(params.get("noswap")),
         fs=fs,
         image=params.get("image") or "sparse",
-        memory_mib=_mib_or_default(params, "memory", "memory_mib"),
+        memory_mib=memory_mib(params["memory"]) if params.get("memory") else XenImageSpec.memory_mib,
         vcpus=vcpus,
         dhcp=dhcp,
         ip=ips,
         gateway=ipv4(params["gateway"], "gateway") if params.get("gateway") else None,
-        netmask=netmask(params["netmask"]) if params.get("netmask") else None,
+        netmask=mask,
         nameserver=[ipv4(n, "nameserver") for n in (params.get("nameserver") or [])],
         mac=mac,
         bridge=bridge,

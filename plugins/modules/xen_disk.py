@@ -26,6 +26,9 @@ description:
     O(resize_fs=true), an image holding a partition table (the guide's warning -
     make a new partition in the free space instead) or a non-ext filesystem.
     Set O(resize_fs=false) to extend such a file only.
+  - Refuses a file whose layout it does not recognise - neither an ext2/3/4, xfs, btrfs or swap filesystem
+    nor an MBR or GPT partition table at its start, such as V(/etc/passwd) given by mistake - unless
+    told exactly to extend it as a raw disk with O(resize_fs=false) and O(extend_unknown_layout=true).
 extends_documentation_fragment: [kuutorvaja.xen.toolstack, kuutorvaja.xen.guest_lock, kuutorvaja.xen.attributes]
 attributes:
   check_mode: {support: full, details: ["Reports whether the file and filesystem would grow."]}
@@ -47,6 +50,13 @@ options:
     description: Check and grow the bare ext filesystem in the image after extending it.
     type: bool
     default: true
+  extend_unknown_layout:
+    description:
+      - Extend (with zeros at the end, a sparse extend) a file whose layout is not recognised, treating
+        it as a raw guest disk. Needs O(resize_fs=false). Without it such a file is refused and left as it is.
+      - Only for an image known to be a guest disk in a format this module does not read.
+    type: bool
+    default: false
 requirements:
   - e2fsprogs (C(e2fsck), C(resize2fs)) on the dom0 to grow an ext filesystem; the filesystem's size is
     read from its superblock, without C(dumpe2fs).
@@ -135,6 +145,7 @@ ARGUMENT_SPEC = dict(
     path=dict(type="path", required=True),
     size=dict(type="str", required=True),
     resize_fs=dict(type="bool", default=True),
+    extend_unknown_layout=dict(type="bool", default=False),
     **TOOLSTACK_ARGUMENT_SPEC
 )
 
@@ -148,7 +159,7 @@ def main():
         with locked(guest=name, disks=[params["path"]], shared=module.check_mode):
             tool = get_toolstack(module, runner, params["toolstack"])
             grower = DiskGrower(module, runner, tool.names_with_id(), disk_users=tool.disk_users)
-            result = grower.ensure(name, params["path"], size, params["resize_fs"])
+            result = grower.ensure(name, params["path"], size, params["resize_fs"], params["extend_unknown_layout"])
     except (GuestError, CommandError) as exc:
         module.fail_json(msg=str(exc), commands_run=commands_run(module))
     module.exit_json(name=name, **result, commands_run=commands_run(module))

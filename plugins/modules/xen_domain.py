@@ -60,6 +60,10 @@ options:
       - V(true) makes C(/etc/xen/auto/NAME.cfg) a symlink to O(config); V(false) removes it.
       - Omit to leave it alone. Independent of O(state).
       - A regular file at that path is replaced or removed only with O(force=true).
+      - xendomains starts every linked config as root at boot, so V(true) is refused (whatever O(force)
+        says) for a config that does not parse as this guest's config (its C(name) must be O(name)), that
+        is not owned by root or is group- or world-writable, or that sits in a directory (any one up to
+        C(/), also after resolving symlinks) that is not owned by root or is group- or world-writable.
     type: bool
   shutdown_timeout:
     description:

@@ -34,9 +34,16 @@ options:
     required: true
   path:
     description:
-      - Config file path. Default C(/etc/xen/NAME.cfg).
+      - Config file path. Default C(CONFIG_DIR/NAME.cfg), where C(CONFIG_DIR) is O(config_dir).
       - Must be an absolute path and may not contain C(..) components.
+      - Must lie in O(config_dir) unless O(force=true).
     type: path
+  config_dir:
+    description:
+      - The directory guest configs live in. O(path) outside it is refused unless O(force=true).
+      - An absolute, normalised path without C(..) components.
+    type: path
+    default: /etc/xen
   state:
     description: C(absent) removes the file (refused while the guest runs).
     type: str
@@ -45,9 +52,11 @@ options:
   force:
     description:
       - Replace or remove O(path) even when it is not this guest's config - a file that does not
-        parse as a Xen config (for example V(/etc/passwd) given by mistake), or the config of another
-        guest (its C(name) differs). Without it such a file is refused and left as it is; with it,
-        its text is left out of the diff.
+        parse as a Xen guest config or sets no C(name) (for example V(/etc/passwd) given by mistake),
+        or the config of another guest (its C(name) differs) - and allow O(path) outside O(config_dir).
+        Without it such a file is refused and left as it is.
+      - Even with it, the text of such a file never goes into the diff; a placeholder naming the
+        reason does.
       - A device, FIFO or directory at O(path) is refused even with it.
     type: bool
     default: false
@@ -61,13 +70,13 @@ options:
     choices: [pv, pygrub, pvh, hvm]
     default: pv
   memory:
-    description: Memory, e.g. C(256M), C(1G); written in MiB.
+    description: Memory, e.g. C(256M), C(1G); written in MiB. At most 16 TiB.
     type: str
   maxmem:
     description: Maximum memory for ballooning.
     type: str
   vcpus:
-    description: Virtual CPUs.
+    description: Virtual CPUs, 1 to 512.
     type: int
     default: 1
   kernel:
@@ -262,7 +271,7 @@ def main():
                            required_if=[("state", "present", ("memory", "disks"))])
     params, runner = module.params, CommandRunner(module)
     try:
-        request = config_request(params)
+        request = config_request(params, force=params["force"])
         with locked(guest=request[0], shared=module.check_mode):
             result = converge_config(module, request, params["type"], get_toolstack(module, runner, params["toolstack"]).names_with_id(),
                                      force=params["force"])

@@ -158,10 +158,10 @@ def test_grub_dropin(current_run):
         (current_run / "etc/default/grub.d/zz-kuutorvaja-xen.cfg").read_text()
     )
     assert (
-        'GRUB_CMDLINE_XEN_DEFAULT="dom0_mem=1024M,max:1024M dom0_max_vcpus=2 '
-        'console=com1 com1=115200,8n1"\n'
+        "GRUB_CMDLINE_XEN_DEFAULT='dom0_mem=1024M,max:1024M dom0_max_vcpus=2 "
+        "console=com1 com1=115200,8n1'\n"
     ) in text
-    assert 'GRUB_CMDLINE_LINUX_XEN_REPLACE="console=hvc0 net.ifnames=0"\n' in text
+    assert "GRUB_CMDLINE_LINUX_XEN_REPLACE='console=hvc0 net.ifnames=0'\n" in text
     grub = (current_run / "etc/default/grub").read_text().splitlines()
     assert grub.count("XEN_OVERRIDE_GRUB_DEFAULT=1") == 1
 

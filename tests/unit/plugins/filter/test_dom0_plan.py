@@ -80,3 +80,28 @@ def test_plan_is_plain_data(name, case_id, case):
 def test_settings_must_be_a_mapping():
     with pytest.raises(AnsibleFilterError, match="the role's settings mapping"):
         FILTERS["xen_network_plan"]("bridge")
+
+
+def test_grub_cmdline_metacharacters_are_text_when_sourced():
+    """update-grub sources the drop-in: $(...), backticks and ';' in a command line must not run."""
+    settings = _settings("xen_hypervisor_plan", {"base": "bookworm", "settings": {
+        "dom0_linux_cmdline": "console=hvc0 $(reboot) `id`; it's", "cmdline_extra": "loglvl=all"}})
+    plan = FILTERS["xen_hypervisor_plan"](settings)
+    dropin = [f for f in plan["files"] if f["path"].endswith("zz-kuutorvaja-xen.cfg")][0]["content"]
+    assert "GRUB_CMDLINE_LINUX_XEN_REPLACE='console=hvc0 $(reboot) `id`; it'\\''s'\n" in dropin
+
+
+@pytest.mark.parametrize("dir_value, lvm, message", [
+    ("/srv/xen", "", ""),
+    ("/data", "", ""),
+    ("", "vg0", ""),
+    ("/srv/xen", "vg0", ""),
+    ("/srv/../etc", "", "xen_tools_dir='/srv/../etc' must be an absolute path without '..'"),
+    ("srv", "", "xen_tools_dir='srv' must be an absolute path"),
+    ("/srv/xen/", "", "xen_tools_dir='/srv/xen/' is not a normalised path"),
+    ("/srv/xen", "..", "xen_tools_lvm='..' is not a volume group name"),
+    ("", "-vg", "not starting with '-'"),
+])
+def test_xen_guest_storage_error(dir_value, lvm, message):
+    found = FILTERS["xen_guest_storage_error"](dir_value, lvm, "xen_tools_dir", "xen_tools_lvm")
+    assert (message in found and found) if message else found == ""

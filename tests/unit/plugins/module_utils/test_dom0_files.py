@@ -116,10 +116,21 @@ CASES = {
         [("B", "1"), ("B", "2")], "shell",
         "A=1\nB=2\n",
     ),
-    "shell-value-written-as-given": (
+    "shell-empty-value-quoted": (
         "",
-        [("XENDOMAINS_SAVE", '""')], "shell",
-        'XENDOMAINS_SAVE=""\n',
+        [("XENDOMAINS_SAVE", "")], "shell",
+        "XENDOMAINS_SAVE=''\n",
+    ),
+    # A sourcing shell reads each value back as text: nothing in it runs.
+    "shell-metacharacters-single-quoted": (
+        "",
+        [("A", "x; reboot"), ("B", "$(reboot)"), ("C", "`id`"), ("D", "it's"), ("E", "a b"), ("F", '""')], "shell",
+        "A='x; reboot'\nB='$(reboot)'\nC='`id`'\nD='it'\\''s'\nE='a b'\nF='\"\"'\n",
+    ),
+    "shell-plain-words-bare": (
+        "",
+        [("A", "/var/lib/xen/save"), ("B", "dom0_mem=2G,max:2G"), ("C", "1")], "shell",
+        "A=/var/lib/xen/save\nB=dom0_mem=2G,max:2G\nC=1\n",
     ),
     "xl-syntax-quotes-the-value": (
         "",
@@ -158,8 +169,8 @@ CASES = {
     ),
     "xendomains-conffile": (
         XENDOMAINS,
-        [("XENDOMAINS_SAVE", '""'), ("XENDOMAINS_RESTORE", "false"), ("XENDOMAINS_STOP_MAXWAIT", "120")], "shell",
-        XENDOMAINS.replace("XENDOMAINS_SAVE=\n", 'XENDOMAINS_SAVE=""\n')
+        [("XENDOMAINS_SAVE", ""), ("XENDOMAINS_RESTORE", "false"), ("XENDOMAINS_STOP_MAXWAIT", "120")], "shell",
+        XENDOMAINS.replace("XENDOMAINS_SAVE=\n", "XENDOMAINS_SAVE=''\n")
         .replace("#XENDOMAINS_RESTORE=true\n", "#XENDOMAINS_RESTORE=true\nXENDOMAINS_RESTORE=false\n")
         .replace("XENDOMAINS_STOP_MAXWAIT=300\n", "XENDOMAINS_STOP_MAXWAIT=120\n"),
     ),

@@ -5,6 +5,9 @@
 
 from __future__ import annotations
 
+import os
+import re
+
 import pytest
 
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_model import (
@@ -13,14 +16,21 @@ from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_model import 
     autostarts,
     check_timeout,
     config_path_for,
+    config_trust_problem,
     derive_mac,
+    guest_ip,
+    memory_mib,
     name_error,
     normalize_mac,
     parse_size,
     refuse_if_running,
     size_mib,
     validate_abs_path,
+    validate_dir,
     validate_guest_name,
+    validate_volume_group,
+    vcpu_count,
+    within,
     xen_tools_layout,
 )
 
@@ -169,3 +179,173 @@ def test_timeouts_are_bounded(value, message):
     with pytest.raises(GuestError, match=message):
         check_timeout(value, "shutdown_timeout")
     assert check_timeout(300, "shutdown_timeout") == 300
+
+
+@pytest.mark.parametrize("path", ["/srv/xen", "/", "/data/domains", "/srv/xen.d/a-b"])
+def test_normalised_directories_accepted(path):
+    assert validate_dir(path, "dir") == path
+
+
+@pytest.mark.parametrize("path, message", [
+    ("srv/xen", "dir='srv/xen' must be an absolute path"),
+    ("/srv/../etc", "without '..' components"),
+    ("/srv/xen/..", "without '..' components"),
+    ("/srv/xen/", "is not a normalised path"),
+    ("/srv//xen", "is not a normalised path"),
+    ("/srv/./xen", "is not a normalised path"),
+    ("/srv/xen\x00", "without '..' components"),
+    ("", "dir must be a non-empty absolute path"),
+    (None, "dir must be a non-empty absolute path"),
+])
+def test_directories_that_are_not_plain_are_refused(path, message):
+    with pytest.raises(GuestError, match=re.escape(message)):
+        validate_dir(path, "dir")
+
+
+@pytest.mark.parametrize("path, directory, inside", [
+    ("/etc/xen/web1.cfg", "/etc/xen", True),
+    ("/etc/xen/guests/web1.cfg", "/etc/xen", True),
+    ("/etc/xenother/web1.cfg", "/etc/xen", False),
+    ("/etc/passwd", "/etc/xen", False),
+    ("/srv/web1.cfg", "/", True),
+])
+def test_within(path, directory, inside):
+    assert within(path, directory) is inside
+
+
+@pytest.mark.parametrize("name", ["vg0", "xen-vg", "vg_data", "VG.1", "a+b", "_vg", "v" * 127])
+def test_volume_group_names_lvm_accepts(name):
+    assert validate_volume_group(name) == name
+
+
+@pytest.mark.parametrize("name, message", [
+    ("..", "lvm='..' is not a volume group name"),
+    (".", "lvm='.' is not a volume group name"),
+    ("-vg", "not starting with '-'"),
+    ("vg0/../..", "is not a volume group name"),
+    ("vg 0", "is not a volume group name"),
+    ("vg0\n", "is not a volume group name"),
+    ("vg;reboot", "is not a volume group name"),
+    ("v" * 128, "is 128 characters long; lvm allows at most 127"),
+    ("snapshot1", "holds 'snapshot', which lvm reserves"),
+    ("pvmove", "holds 'pvmove', which lvm reserves"),
+    ("data_tmeta", "holds '_tmeta', which lvm reserves"),
+    ("", "lvm must be a non-empty volume group name"),
+])
+def test_volume_group_names_lvm_refuses(name, message):
+    with pytest.raises(GuestError, match=re.escape(message)):
+        validate_volume_group(name)
+
+
+@pytest.mark.parametrize("value, mask, message", [
+    ("255.255.255.255", None, "ip=255.255.255.255 is the limited broadcast address"),
+    ("0.0.0.0", None, "is the unspecified address"),
+    ("127.0.0.1", None, "is a loopback address"),
+    ("239.1.2.3", None, "is a multicast address"),
+    ("250.0.0.1", None, "is in the reserved range 240.0.0.0/4"),
+    ("10.0.0.0", "255.255.255.0", "ip=10.0.0.0 is the network address of 10.0.0.0/24"),
+    ("10.0.0.255", "255.255.255.0", "ip=10.0.0.255 is the broadcast address of 10.0.0.0/24"),
+    ("10.0.0.300", None, "ip='10.0.0.300' is not an IPv4 address"),
+])
+def test_addresses_no_guest_nic_can_have_are_refused(value, mask, message):
+    with pytest.raises(GuestError, match=re.escape(message)):
+        guest_ip(value, "ip", mask)
+
+
+@pytest.mark.parametrize("value, mask", [("10.0.0.5", None), ("10.0.0.255", None), ("10.0.0.255", "255.255.0.0"),
+                                         ("192.168.1.1", "255.255.255.254")])
+def test_guest_addresses_accepted(value, mask):
+    assert guest_ip(value, "ip", mask) == value
+
+
+@pytest.mark.parametrize("value, message", [
+    (0, "vcpus=0 must be at least 1"),
+    (-1, "vcpus=-1 must be at least 1"),
+    (100000, "vcpus=100000 is more than 512 virtual CPUs"),
+    ("many", "vcpus='many' is not a number of virtual CPUs"),
+    (True, "vcpus=True is not a number of virtual CPUs"),
+])
+def test_vcpu_bounds(value, message):
+    with pytest.raises(GuestError, match=re.escape(message)):
+        vcpu_count(value)
+
+
+def test_vcpu_count_default_and_top():
+    assert vcpu_count(None) == 1 and vcpu_count(512) == 512 and vcpu_count("4") == 4
+
+
+@pytest.mark.parametrize("value, message", [
+    ("999999G", "memory='999999G' is larger than 64 TiB"),
+    ("17T", "memory='17T' is more than 16 TiB"),
+    ("0", "memory='0' must be larger than zero"),
+])
+def test_memory_bounds(value, message):
+    with pytest.raises(GuestError, match=re.escape(message)):
+        memory_mib(value)
+
+
+def test_memory_top_accepted():
+    assert memory_mib("16T") == 16 * 1024 * 1024 and memory_mib("256M") == 256
+
+
+def _trusted_tree(tmp_path):
+    conf = tmp_path / "etc" / "xen"
+    conf.mkdir(parents=True)
+    os.chmod(str(tmp_path / "etc"), 0o755)
+    os.chmod(str(conf), 0o755)
+    cfg = conf / "web1.cfg"
+    cfg.write_text("name = 'web1'\n")
+    os.chmod(str(cfg), 0o644)
+    return cfg
+
+
+def test_a_root_only_config_is_trusted(tmp_path):
+    cfg = _trusted_tree(tmp_path)
+    assert config_trust_problem(str(cfg), top=str(tmp_path), uid=os.getuid()) is None
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda t, c: os.chmod(str(c), 0o646), "config {cfg} is world-writable (mode 0646)"),
+    (lambda t, c: os.chmod(str(c), 0o664), "config {cfg} is group-writable (mode 0664)"),
+    (lambda t, c: os.chmod(str(t / "etc"), 0o1777), "directory {top}/etc is world-writable (mode 1777)"),
+    (lambda t, c: os.chmod(str(t), 0o775), "directory {top} is group-writable (mode 0775)"),
+])
+def test_configs_others_can_change_are_not_trusted(tmp_path, change, message):
+    cfg = _trusted_tree(tmp_path)
+    os.chmod(str(tmp_path), 0o755)
+    change(tmp_path, cfg)
+    problem = config_trust_problem(str(cfg), top=str(tmp_path), uid=os.getuid())
+    assert problem == message.format(cfg=cfg, top=tmp_path)
+
+
+def test_another_owner_is_not_trusted(tmp_path):
+    cfg = _trusted_tree(tmp_path)
+    assert config_trust_problem(str(cfg), top=str(tmp_path), uid=os.getuid() + 1) == (
+        "config %s is owned by uid %d, not root" % (cfg, os.getuid()))
+
+
+def test_a_symlink_is_judged_by_what_it_resolves_to(tmp_path):
+    cfg = _trusted_tree(tmp_path)
+    os.chmod(str(tmp_path), 0o755)
+    elsewhere = tmp_path / "open"
+    elsewhere.mkdir()
+    os.chmod(str(elsewhere), 0o777)
+    target = elsewhere / "web1.cfg"
+    target.write_text("name = 'web1'\n")
+    os.chmod(str(target), 0o644)
+    cfg.unlink()
+    cfg.symlink_to(target)
+    assert config_trust_problem(str(cfg), top=str(tmp_path), uid=os.getuid()) == (
+        "directory %s is world-writable (mode 0777)" % elsewhere)
+
+
+def test_every_ancestor_up_to_root_is_checked(tmp_path):
+    """By default the check climbs to /: a config below the world-writable /tmp is not trusted."""
+    cfg = _trusted_tree(tmp_path)
+    os.chmod(str(tmp_path), 0o755)
+    problem = config_trust_problem(str(cfg))
+    assert problem is not None and ("is world-writable" in problem or "is owned by uid" in problem)
+
+
+def test_a_missing_config_is_not_trusted(tmp_path):
+    assert config_trust_problem(str(tmp_path / "none.cfg")) == "config %s is not a regular file" % (tmp_path / "none.cfg")

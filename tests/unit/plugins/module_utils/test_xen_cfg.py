@@ -138,6 +138,7 @@ def test_quotes_chosen_to_fit_the_value():
     [
         ({"1name": "x"}, "not a valid Xen config key"),
         ({"na-me": "x"}, "not a valid Xen config key"),
+        ({"name\n": "x"}, "not a valid Xen config key"),
         ({"memory": 1.5}, "has type float"),
         ({"disk": [[{"a": 1}]]}, "has type dict"),
         ({"cpus": {"a": 1}}, "has type dict"),

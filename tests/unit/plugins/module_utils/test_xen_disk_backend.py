@@ -245,17 +245,25 @@ def test_fsck_failure_stops_before_resize(tmp_path):
     ("xfs", dict(size=128 * MIB), "only ext2/3/4"),
     ("ext", dict(size=128 * MIB, guest="running1"), "running1 is running"),
     ("ext", dict(size=128 * MIB + 1), "multiple of 512"),
+    # A file that is no disk image this module knows (/etc/passwd given by mistake).
+    ("passwd", dict(size=128 * MIB), "holds no disk layout this module recognises"),
+    ("passwd", dict(size=128 * MIB, resize_fs=False), "set resize_fs: false and extend_unknown_layout: true"),
+    ("passwd", dict(size=128 * MIB, extend_unknown_layout=True), "extend_unknown_layout: true extends the file only; set resize_fs: false"),
+    ("zeros", dict(size=128 * MIB), "holds no disk layout"),
+    ("ext", dict(size=128 * MIB, path="{dir}/../disk.img"), "without '..' components"),
 ])
 def test_refusals_leave_the_file_alone(tmp_path, setup, kwargs, message):
     path = tmp_path / "disk.img"
-    head = {"ext": ext_head(), "mbr": mbr_head([(0x83, 2048, 100000)]), "xfs": b"XFSB" + bytes(69996)}[setup]
+    head = {"ext": ext_head(), "mbr": mbr_head([(0x83, 2048, 100000)]), "xfs": b"XFSB" + bytes(69996),
+            "passwd": b"root:x:0:0:root:/root:/bin/bash\n", "zeros": bytes(4096)}[setup]
     with open(path, "wb") as handle:
         handle.write(head)
         handle.truncate(64 * MIB)
     runner = ScriptedRunner([])
     guest = kwargs.pop("guest", "web1")
+    target = kwargs.pop("path", str(path)).format(dir=tmp_path)
     with pytest.raises(GuestError, match=message):
-        grower(runner, domains={"running1"}).ensure(guest, str(path), kwargs["size"])
+        grower(runner, domains={"running1"}).ensure(guest, target, **kwargs)
     assert path.stat().st_size == 64 * MIB
     assert runner.seen == []
 
@@ -269,6 +277,15 @@ def test_partitioned_file_can_be_extended_only(tmp_path):
     result = grower(runner).ensure("domU-1", str(path), 128 * MIB, resize_fs=False)
     assert result["grown"] and not result["fs_resized"]
     assert path.stat().st_size == 128 * MIB
+
+
+def test_unknown_layout_extended_only_when_told_exactly(tmp_path):
+    path = tmp_path / "raw.img"
+    path.write_bytes(bytes(4096))
+    runner = ScriptedRunner([(["losetup", "-j", str(path)], 0, "")])
+    result = grower(runner).ensure("web1", str(path), 8 * MIB, resize_fs=False, extend_unknown_layout=True)
+    assert result["grown"] and not result["fs_resized"] and result["layout"] == "unknown"
+    assert path.stat().st_size == 8 * MIB
 
 
 def test_attached_image_refused(tmp_path):

@@ -6,9 +6,9 @@
 
 from __future__ import annotations
 
-import types
-
 import os
+import re
+import types
 
 import pytest
 
@@ -18,6 +18,7 @@ from ansible_collections.kuutorvaja.xen.plugins.module_utils.xen_guest_config im
     GuestConfigFile,
     build_settings,
     canonical,
+    config_request,
     render_guest_config,
 )
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.xen_cfg import parse_xen_cfg
@@ -127,10 +128,45 @@ def test_recorded_xen_tools_config_equals_the_structured_one():
     (dict(settings={"memory": "2"}), "conflicts"),
     (dict(type="hvm", boot="x"), "boot="),
     (dict(type="hvm", hvm_style="ancient"), "hvm_style="),
+    # Plausibility bounds, one per concept (guest_model).
+    (dict(vcpus=100000), "vcpus=100000 is more than 512 virtual CPUs"),
+    (dict(vcpus=0), "vcpus=0 must be at least 1"),
+    (dict(memory="999999G"), "memory='999999G' is larger than 64 TiB"),
+    (dict(memory="20T"), "memory='20T' is more than 16 TiB"),
+    (dict(maxmem="17T"), "maxmem='17T' is more than 16 TiB"),
+    (dict(vifs=[{"ip": "255.255.255.255"}]), "vifs\\[0\\].ip=255.255.255.255 is the limited broadcast address"),
+    (dict(vifs=[{"ip": "224.0.0.1"}]), "is a multicast address"),
+    (dict(vifs=[{"ip": "0.0.0.0"}]), "is the unspecified address"),
+    # String entries are read and held to the rules of the dict form.
+    (dict(vifs=["mac=01:16:3e:00:00:01,bridge=xenbr0"]), "vifs\\[0\\].mac=01:16:3e:00:00:01 is a multicast"),
+    (dict(vifs=["bridge=xenbr0,colour=blue"]), "unknown keys colour"),
+    (dict(vifs=["bridge=xenbr0,bridge=xenbr1"]), "each key once"),
+    (dict(vifs=["xenbr0"]), "must be KEY=VALUE pairs"),
+    (dict(vifs=["ip=255.255.255.255"]), "limited broadcast"),
+    (dict(disks=["file:relative.img,xvda,w"]), "must be an absolute path"),
+    (dict(disks=["phy:/dev/vg/x,xvda;reboot,w"]), "is not a virtual device name"),
+    (dict(disks=["phy:/dev/vg/x,xvda,w,w,w"]), "too many positional parameters"),
+    (dict(disks=["/dev/vg/x"]), "no vdev specified"),
+    (dict(disks=["format=raw,vdev=xvda,target=/srv/a b.img"]), "without commas, quotes or spaces"),
+    # Names and words are matched whole: a trailing newline is no match.
+    (dict(disks=[{"target": "/a.img", "vdev": "xvda\n"}]), "not a virtual device"),
+    (dict(disks=[{"target": "/a.img\n", "vdev": "xvda"}]), "without commas"),
+    (dict(type="hvm", boot="c\n"), "boot="),
 ])
 def test_bad_settings_refused(changes, message):
     with pytest.raises(GuestError, match=message):
         build_settings(dict(SEED_PV, **changes))
+
+
+@pytest.mark.parametrize("disk", ["phy:/dev/vg0/web1-disk,xvda2,w", "file:/srv/xen/web1.img,xvda,r",
+                                  "format=raw,vdev=xvda,access=rw,target=/srv/xen/web1.img", ",hdc:cdrom,r"])
+def test_string_disks_xl_reads_are_kept_as_given(disk):
+    assert build_settings(dict(SEED_PV, disks=[disk]))["disk"] == [disk]
+
+
+def test_string_vifs_are_checked_and_written_like_dicts():
+    settings = build_settings(dict(SEED_PV, vifs=["mac=00:16:3e:aa:bb:cc, bridge=xenbr0", "ip=10.0.0.5,bridge=xenbr1"]))
+    assert settings["vif"] == ["mac=00:16:3E:AA:BB:CC,bridge=xenbr0", "ip=10.0.0.5,bridge=xenbr1"]
 
 
 def test_canonical_ignores_quotes_spacing_and_mac_case():
@@ -185,10 +221,18 @@ def test_remove_refused_while_running(tmp_path):
 PASSWD = "root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n"
 
 
-@pytest.mark.parametrize("text, why", [
-    (PASSWD, "is not a Xen guest config"),
+SHADOW = "root:$y$j9T$SECRETSALT$SECRETHASH:19000:0:99999:7:::\n"
+FOREIGN = [
+    (PASSWD, "is not a Xen guest config (line 1 does not parse)"),
+    # The parser's own message would quote the text after 'root'.
+    (SHADOW, "is not a Xen guest config (line 1 does not parse)"),
     ("name = 'livevm'\nmemory = 256\n", "is the config of guest livevm, not of web1"),
-])
+    # xl.conf parses as KEY = VALUE, but sets no guest name.
+    ("autoballoon = \"off\"\nlockfile = \"/var/lock/xl\"\n", "is not a Xen guest config (it sets no name)"),
+]
+
+
+@pytest.mark.parametrize("text, why", FOREIGN)
 @pytest.mark.parametrize("state", ["present", "absent"])
 def test_a_file_that_is_not_this_guests_config_is_left_alone(tmp_path, text, why, state):
     """xen_guest_config {name: web1, path: <someone else's file>}: refused, the file as it was, nothing in a diff."""
@@ -203,7 +247,7 @@ def test_a_file_that_is_not_this_guests_config_is_left_alone(tmp_path, text, why
             config.remove(running=False, name="web1")
     message = str(caught.value)
     assert message.startswith("%s %s" % (path, why)) and ("refusing to %s it. Set force: true" % action) in message
-    assert "root:x:0:0" not in message
+    assert "root:x:0:0" not in message and "SECRET" not in message
     assert path.read_text() == text
 
 
@@ -226,3 +270,42 @@ def test_a_fifo_is_refused_even_with_force(tmp_path, force):
     with pytest.raises(GuestError, match="exists and is not a regular file; refusing to remove it"):
         GuestConfigFile(_module(), str(path), force=force).remove(running=False, name="web1")
     assert path.exists()
+
+
+@pytest.mark.parametrize("text, why", FOREIGN)
+@pytest.mark.parametrize("state", ["present", "absent"])
+def test_force_in_check_mode_shows_a_placeholder_never_the_text(tmp_path, text, why, state):
+    """check + diff + force on a file that is not this guest's: the diff names the reason, not the content."""
+    path = tmp_path / "shadow"
+    path.write_text(text)
+    config = GuestConfigFile(_module(check_mode=True), str(path), force=True)
+    if state == "present":
+        result = config.ensure(build_settings(dict(SEED_PV, name="web1")), "pv", False)
+    else:
+        result = config.remove(running=False, name="web1")
+    assert result["changed"] and path.read_text() == text
+    assert result["diff"]["before"] == "(not shown: %s %s)\n" % (path, why)
+
+
+@pytest.mark.parametrize("params, force, message", [
+    (dict(path="/etc/passwd", state="absent"), False, "path=/etc/passwd is outside the config directory /etc/xen"),
+    (dict(path="/etc/shadow"), False, "path=/etc/shadow is outside the config directory /etc/xen"),
+    (dict(path="/etc/xen/../shadow"), True, "must be an absolute path without '..'"),
+    (dict(path="/etc/xenother/web1.cfg"), False, "outside the config directory /etc/xen"),
+    (dict(config_dir="/etc/xen/"), False, "config_dir='/etc/xen/' is not a normalised path"),
+    (dict(config_dir="/srv/../etc"), False, "config_dir='/srv/../etc' must be an absolute path without '..'"),
+    (dict(config_dir="xen"), False, "config_dir='xen' must be an absolute path"),
+])
+def test_config_request_keeps_configs_in_the_config_directory(params, force, message):
+    with pytest.raises(GuestError, match=re.escape(message)):
+        config_request(dict(dict(SEED_PV, name="web1"), **params), force=force)
+
+
+@pytest.mark.parametrize("params, force, path", [
+    (dict(), False, "/etc/xen/web1.cfg"),
+    (dict(config_dir="/srv/xen/configs"), False, "/srv/xen/configs/web1.cfg"),
+    (dict(path="/etc/xen/guests/web1.cfg"), False, "/etc/xen/guests/web1.cfg"),
+    (dict(path="/srv/web1.cfg"), True, "/srv/web1.cfg"),
+])
+def test_config_request_paths(params, force, path):
+    assert config_request(dict(dict(SEED_PV, name="web1"), **params), force=force)[1] == path

@@ -201,7 +201,7 @@ def test_a_rollback_that_cannot_finish_keeps_the_marker_for_the_next_run(host, m
     (dict(config_dir="/srv/" + "c" * 300), "config_dir: " + "c" * 40 + "... in /srv/"),
     (dict(dir="/srv/" + "d" * 256), "is 256 bytes long; a file name holds at most 255"),
     (dict(dir="/srv" + "/d" * 2100), "bytes long; Linux takes paths of at most 4095"),
-    (dict(vcpus=100000), "vcpus=100000 is more than the 512 virtual CPUs"),
+    (dict(vcpus=100000), "vcpus=100000 is more than 512 virtual CPUs"),
     (dict(root_password_hash="hunter2"), "root_password_hash is not a crypt(3) password hash"),
     (dict(root_password_hash="$6$salt$hash\nroot2::0:0"), "root_password_hash is not a crypt(3) password hash"),
 ])

@@ -29,7 +29,7 @@ MODULES = [
     (xen_image, dict(name="test1", dir="DIR", state="absent"), True),
     (xen_disk, dict(name="test1", path="DIR/disk.img", size="1G"), True),
     (xen_guest_files, dict(name="test1", image="DIR/disk.img", operations=[dict(action="read", path="/etc/hostname")]), False),
-    (xen_guest_config, dict(name="test1", path="DIR/test1.cfg", state="absent"), True),
+    (xen_guest_config, dict(name="test1", path="DIR/test1.cfg", config_dir="DIR", state="absent"), True),
     (xen_domain, dict(name="test1", state="shutdown"), True),
     (xen_guest, dict(guests=[dict(name="test1", state="absent", dir="DIR")], defaults=dict(state="running")), True),
 ]

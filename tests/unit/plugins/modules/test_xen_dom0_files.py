@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import grp
 import os
+import subprocess
 import pwd
 import stat
 
@@ -210,10 +211,10 @@ def test_settings_on_existing_conffile_keep_comments(module_harness, tmp_path):
 def test_settings_create_a_missing_file_with_just_the_keys(module_harness, tmp_path):
     conf = tmp_path / "xendomains"
     spec = afile(conf, settings=[{"key": "XENDOMAINS_RESTORE", "value": "false"},
-                                 {"key": "XENDOMAINS_SAVE", "value": '""'}])
+                                 {"key": "XENDOMAINS_SAVE", "value": ""}])
     result = run(module_harness, [spec])
     assert result["changed_paths"] == [str(conf)]
-    assert conf.read_text() == 'XENDOMAINS_RESTORE=false\nXENDOMAINS_SAVE=""\n'
+    assert conf.read_text() == "XENDOMAINS_RESTORE=false\nXENDOMAINS_SAVE=''\n"
 
 
 def test_missing_directory_listed_is_created_before_its_file(module_harness, tmp_path):
@@ -388,7 +389,13 @@ def test_symlinked_paths_are_idempotent_or_refused(module_harness, tmp_path):
     ({"key": "X;rm", "value": "1"}, "shell", "key 'X;rm'"),
     ({"key": "X", "value": "1\nY=2"}, "shell", "one line"),
     ({"key": "vif.default.script", "value": 'a"b'}, "xl", "quotes it"),
-], ids=["space", "metachar", "newline", "xl-quote"])
+    ({"key": "A.B", "value": "1"}, "shell", "key 'A.B' must be a name of letters, digits and '_'"),
+    ({"key": "X", "value": "a\u2028b"}, "shell", "holds U+2028"),
+    ({"key": "X", "value": "a\x0bb"}, "shell", "holds U+000B"),
+    ({"key": "X", "value": "a\x85b"}, "xl", "holds U+0085"),
+    ({"key": "vif.default.script", "value": "vif-bridge\\"}, "xl", "must not hold a backslash"),
+], ids=["space", "metachar", "newline", "xl-quote", "shell-key-dot", "line-separator", "vertical-tab", "nel",
+        "xl-backslash"])
 def test_bad_setting_refused_before_anything_is_written(module_harness, tmp_path, setting, syntax, words):
     conf = tmp_path / "c.conf"
     conf.write_text("# kept\n")
@@ -396,6 +403,18 @@ def test_bad_setting_refused_before_anything_is_written(module_harness, tmp_path
                                   dict(afile(conf, settings=[setting]), syntax=syntax)])
     assert result["failed"] and str(conf) in result["msg"] and words in result["msg"]
     assert sorted(listing(tmp_path)) == ["c.conf"] and conf.read_text() == "# kept\n"
+
+
+def test_shell_values_are_quoted_so_sourcing_runs_nothing(module_harness, tmp_path):
+    """A value with ';', $(...) or backticks is text when the file is sourced, not a command."""
+    conf = tmp_path / "xendomains"
+    marker = tmp_path / "ran"
+    values = ["x; touch %s" % marker, "$(touch %s)" % marker, "`touch %s`" % marker, "it's; touch %s" % marker]
+    spec = afile(conf, settings=[{"key": "V%d" % i, "value": v} for i, v in enumerate(values)])
+    assert run(module_harness, [spec])["changed"]
+    script = ". %s; printf '%%s\\n' \"$V0\" \"$V1\" \"$V2\" \"$V3\"" % conf
+    out = subprocess.run(["sh", "-c", script], capture_output=True, text=True, check=True).stdout
+    assert out.splitlines() == values and not marker.exists()
 
 
 # stage: a file that differs is written to its stage path for the caller to

@@ -60,6 +60,14 @@ def test_xen_domain(case, tmp_path, monkeypatch, module_harness):
         with open(cfg, "w") as handle:
             handle.write(case.get("config_text", fixture_text("xen-4.17/test1.cfg")))
     monkeypatch.setattr(domain_utils, "AUTOSTART_DIR", auto)
+    # The trust check of autostart stops at the test's own directory (above it is
+    # /tmp, world-writable) and trusts whoever runs the tests as it trusts root.
+    trust = domain_utils.config_trust_problem
+    monkeypatch.setattr(domain_utils, "config_trust_problem", lambda path: trust(path, top=str(tmp_path), uid=os.getuid()))
+    if "config_mode" in case:
+        os.chmod(cfg, int(case["config_mode"], 8))
+    if "config_dir_mode" in case:
+        os.chmod(os.path.dirname(cfg), int(case["config_dir_mode"], 8))
     link = os.path.join(auto, "test1.cfg")
     before = case.get("autostart_before", "none")
     if before != "none":

@@ -16,7 +16,7 @@ XL_TEST1 = (["xl", "list"], 0, fixture_text("xen-4.17/xl-list-running.txt"))
 
 def args(tmp_path, **changes):
     base = dict(
-        name="test1", path=str(tmp_path / "test1.cfg"), type="pygrub", memory="256M", root="/dev/xvda2 ro",
+        name="test1", path=str(tmp_path / "test1.cfg"), config_dir=str(tmp_path), type="pygrub", memory="256M", root="/dev/xvda2 ro",
         disks=[{"target": "/srv/xen/domains/test1/disk.img", "vdev": "xvda2"},
                {"target": "/srv/xen/domains/test1/swap.img", "vdev": "xvda1"}],
         vifs=[{"mac": "00:16:3e:78:5d:6a", "bridge": "xenbr0"}],
@@ -74,6 +74,6 @@ def test_path_climbing_out_of_its_directory_refused(module_harness, tmp_path):
 
 def test_absent_refused_while_running(module_harness, tmp_path):
     (tmp_path / "test1.cfg").write_text(fixture_text("xen-4.17/test1.cfg"))
-    result = module_harness(xen_guest_config.main, dict(name="test1", path=str(tmp_path / "test1.cfg"), state="absent"), [XL_TEST1])
+    result = module_harness(xen_guest_config.main, dict(name="test1", path=str(tmp_path / "test1.cfg"), config_dir=str(tmp_path), state="absent"), [XL_TEST1])
     assert result["failed"] and "running" in result["msg"]
     assert (tmp_path / "test1.cfg").exists()
