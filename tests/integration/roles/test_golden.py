@@ -286,7 +286,7 @@ def test_translated_guide_setup_renders_on_current_debian(tmp_path):
         assert "iface %s inet manual\n" % nic in text
         assert "    bridge_ports %s\n" % nic in text
     dropin = (tmp_path / "etc/default/grub.d/zz-kuutorvaja-xen.cfg").read_text()
-    assert 'GRUB_CMDLINE_XEN_DEFAULT="dom0_mem=196M,max:196M dom0_max_vcpus=1"\n' in dropin
+    assert "GRUB_CMDLINE_XEN_DEFAULT='dom0_mem=196M,max:196M dom0_max_vcpus=1'\n" in dropin
     xl_conf = (tmp_path / "etc/xen/xl.conf").read_text().splitlines()
     assert 'vif.default.bridge="xenbr0"' in xl_conf
     assert 'vif.default.script="vif-bridge"' in xl_conf
