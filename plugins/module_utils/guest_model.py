@@ -368,6 +368,8 @@ def validate_password_hash(value, option="root_password_hash"):
         raise GuestError("%s is not a crypt(3) password hash (like $6$salt$hash from 'mkpasswd -m sha-512', "
                          "or '!' for a locked account); the value is not shown" % option)
     return value
+
+
 MAX_VCPUS = 512
 """The most virtual CPUs a guest may have: far more than any dom0 this collection targets has to share."""
 
