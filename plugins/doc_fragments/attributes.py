@@ -2,29 +2,26 @@
 # Copyright (c) kuutorvaja.xen contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Descriptions of the standard module attributes; modules state only ``support`` and ``details``.
-
-``platform`` is the same for every module of this collection (a Xen dom0), so its fragment holds all of it.
+"""What every module of this collection shares in its documentation: the author, the
+descriptions of the standard attributes (modules state only ``support`` and ``details``) and
+the ``platform`` attribute, the same for all (a Xen dom0).
 """
 
 from __future__ import annotations
 
 
 class ModuleDocFragment:
-    """Doc fragments ``kuutorvaja.xen.attributes`` and ``kuutorvaja.xen.attributes.platform``."""
+    """Doc fragment ``kuutorvaja.xen.attributes``."""
 
     DOCUMENTATION = r"""
+author:
+  - kuutorvaja.xen contributors (@kuutorvaja)
 options: {}
 attributes:
   check_mode:
     description: Can run in C(check_mode) and return changed status prediction without modifying target.
   diff_mode:
     description: Will return details on what has changed (or possibly needs changing in C(check_mode)), when in diff mode.
-"""
-
-    PLATFORM = r"""
-options: {}
-attributes:
   platform:
     description: Target OS/families that can be operated against.
     support: full

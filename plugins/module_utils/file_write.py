@@ -19,7 +19,16 @@ import os
 import tempfile
 
 
-def write_atomically(path, data, mode=None, owner=None, replace=os.rename):
+def _fsync_dir(directory):
+    """Flush a directory's entries (a rename in it) to disk."""
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_atomically(path, data, mode=None, owner=None, replace=os.rename, sync=False):
     """Replace ``path`` with ``data`` (bytes, or str written as UTF-8 as is, line endings kept).
 
     ``mode`` and ``owner`` (a ``(uid, gid)`` pair) are set on the temporary
@@ -28,6 +37,8 @@ def write_atomically(path, data, mode=None, owner=None, replace=os.rename):
     (it keeps SELinux contexts and an existing file's attributes, so callers
     that want their own set them again afterwards), the default plain rename
     inside a guest's mounted root, where the dom0's policy does not apply.
+    ``sync`` flushes the data to disk before the rename and the directory
+    after it, for a file that must survive a crash whole or not at all.
     """
     if isinstance(data, str):
         data = data.encode("utf-8", "surrogateescape")
@@ -35,12 +46,17 @@ def write_atomically(path, data, mode=None, owner=None, replace=os.rename):
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
+            if sync:
+                handle.flush()
+                os.fsync(handle.fileno())
         # Owner first: chown clears the set-id bits that a mode may carry.
         if owner is not None:
             os.chown(tmp, owner[0], owner[1])
         if mode is not None:
             os.chmod(tmp, mode)
         replace(tmp, path)
+        if sync:
+            _fsync_dir(os.path.dirname(path) or ".")
     finally:
         if os.path.lexists(tmp):
             os.unlink(tmp)

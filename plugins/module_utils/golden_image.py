@@ -28,9 +28,8 @@ from ansible_collections.kuutorvaja.xen.plugins.module_utils.disk_layout import 
     read_head,
 )
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.file_write import write_atomically
-from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_model import GuestError, xen_tools_layout
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_model import GuestError, refuse_if_in_use, xen_tools_layout
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.host_tools import Loop, SshKeygen
-from ansible_collections.kuutorvaja.xen.plugins.module_utils.xen_cfg import parse_disk_spec, parse_xen_cfg
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.xen_disk import DiskGrower
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.xen_guest_config import build_settings, render_guest_config
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.xen_guest_files import run_operations
@@ -54,23 +53,6 @@ def source_filesystem_bytes(path):
             % (path, "a partition table" if layout["kind"] == "partitioned" else layout["filesystem"] or "no known filesystem")
         )
     return ext_filesystem_size(head, "install_source=%s" % path)
-
-
-def source_in_use(path, running, config_dir):
-    """The running guest whose config (in ``config_dir``) names the golden image ``path``, or None."""
-    real = os.path.realpath(path)
-    for name in sorted(running):
-        try:
-            with open(os.path.join(config_dir, name + ".cfg")) as handle:
-                settings = parse_xen_cfg(handle.read())
-        except (OSError, ValueError):
-            continue
-        disks = settings.get("disk") or []
-        for entry in disks if isinstance(disks, list) else [disks]:
-            target = parse_disk_spec(entry)["target"]
-            if target and os.path.realpath(target) == real:
-                return name
-    return None
 
 
 def config_settings(spec):
@@ -141,10 +123,13 @@ def guest_system_files(spec, host_keys):
 class GoldenImageBuild:
     """Make one guest's disks and config from a golden image (the caller handles markers and rollback)."""
 
-    def __init__(self, module, runner, domains):
+    def __init__(self, module, runner, domains, disk_users):
         self.module = module
         self.runner = runner
         self.domains = domains
+        # ``disk_users(path)``: the live domains with that file or device as a
+        # disk (the toolstack's disk_users), to refuse copying one in use.
+        self.disk_users = disk_users
 
     def check(self, spec):
         """Refuse, before anything is made: a source that is no golden image, in use, or bigger than ``size``."""
@@ -156,10 +141,8 @@ class GoldenImageBuild:
                 "size=%dM is smaller than the golden image's filesystem (%dM in %s); filesystems are not shrunk"
                 % (spec.size_mib, -(-fs_bytes // MIB), spec.install_source)
             )
-        user = source_in_use(spec.install_source, self.domains, spec.config_dir)
-        if user:
-            raise GuestError("install_source=%s is a disk of the running guest %s; shut that guest down first (%s)"
-                             % (spec.install_source, user, _IN_USE))
+        refuse_if_in_use(spec.install_source, self.disk_users(spec.install_source),
+                         "copy it as a golden image (%s)" % _IN_USE)
         devices = Loop(self.runner).attachments(spec.install_source)
         if devices:
             raise GuestError("install_source=%s is attached to %s (mounted somewhere?); detach it first (%s)"
@@ -176,7 +159,7 @@ class GoldenImageBuild:
         """Copy, grow, make swap, customise, write the config; return a summary like xen-tools'."""
         os.makedirs(spec.domain_dir, exist_ok=True)
         self.runner.run(self.copy_argv(spec))
-        DiskGrower(self.module, self.runner, self.domains).ensure(spec.hostname, spec.disk_paths[0], spec.size_mib * MIB)
+        DiskGrower(self.module, self.runner, self.domains, disk_users=self.disk_users).ensure(spec.hostname, spec.disk_paths[0], spec.size_mib * MIB)
         if not spec.noswap:
             self.make_swap(spec)
         keys, fingerprints = self.host_keys(spec)

@@ -23,6 +23,7 @@ from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_model import 
     name_error,
     validate_abs_path,
 )
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.locks import locked
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.toolstack import (
     TOOLSTACK_ARGUMENT_SPEC,
     ToolstackError,
@@ -129,7 +130,19 @@ class XenDomain:
     # -- entry point ----------------------------------------------------------
 
     def run(self):
-        """Validate, apply, and exit the module with the result (or fail it with the reason)."""
+        """Validate, apply, and exit the module with the result (or fail it with the reason), holding the guest's lock."""
+        error = name_error(self.name)
+        if error:
+            self.module.fail_json(msg=error)
+        try:
+            # Check mode shares the lock: its prediction reads no half-done change (locks' docstring).
+            with locked(guest=self.name, shared=self.check_mode):
+                self._run()
+        except GuestError as exc:
+            self.module.fail_json(msg=str(exc))
+
+    def _run(self):
+        """The module's run under the guest's lock: validate, apply, exit or fail."""
         try:
             self.validate()
         except XenDomainError as exc:

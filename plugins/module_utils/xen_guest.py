@@ -9,9 +9,10 @@ Private to the kuutorvaja.xen collection: no API promise to other code.
 :func:`guest_entries` merges each entry of ``guests`` over ``defaults``;
 :func:`image_params` and :func:`config_params` translate an entry into the
 options of the single-object backends (``xen_image``, ``xen_guest_config``);
-:class:`GuestList` checks every entry before anything runs, reads the
-toolstack once, then takes each guest in the guide's order: image, offline
-fixes, config, disk size, power state and autostart.
+:class:`GuestList` checks every entry before anything runs, then takes each
+guest under its lock (``locks``), reading the toolstack under it, in the
+guide's order: image, offline fixes, config, disk size, power state and
+autostart.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_model import 
     refuse_if_running,
     xen_tools_layout,
 )
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.locks import locked
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.toolstack import ToolstackError
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.xen_cfg import XenCfgError
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.xen_disk import DiskGrower
@@ -238,7 +240,7 @@ def plan_guests(params):
 
 
 class GuestList:
-    """Converge planned guests (:func:`plan_guests`) for an AnsibleModule: read the toolstack once, then act per guest."""
+    """Converge planned guests (:func:`plan_guests`) for an AnsibleModule: one guest at a time, each under its lock."""
 
     def __init__(self, module, runner, toolstack, params):
         self.module = module
@@ -249,15 +251,17 @@ class GuestList:
 
     def run(self, planned):
         """Converge every guest of ``planned``; return the module result (``changed``, ``guests``, ``diff``)."""
-        active = self.tool.names_with_id()
         results = []
         try:
             for guest in planned:
                 entry = guest.entry
-                if entry["state"] == "absent":
-                    results.append(self.remove(entry, guest.spec, active))
-                else:
-                    results.append(self.converge(guest, active))
+                with locked(guest=guest.spec.hostname, disks=guest.spec.disk_paths, shared=self.shared_lock(entry)):
+                    # Read under the guest's lock: what it says holds until this guest is done.
+                    active = self.tool.names_with_id()
+                    if entry["state"] == "absent":
+                        results.append(self.remove(entry, guest.spec, active))
+                    else:
+                        results.append(self.converge(guest, active))
         except (GuestError, CommandError, ToolstackError, XenCfgError, XenDomainError, OSError) as exc:
             done = ", ".join("%s (%s)" % (r["name"], "changed" if r["changed"] else "ok") for r in results)
             raise GuestError("guest %s: %s%s" % (entry["name"], exc, "; done before it: " + done if done else ""))
@@ -267,6 +271,10 @@ class GuestList:
             result["diff"] = diffs
         return result
 
+    def shared_lock(self, entry):
+        """Check mode shares a guest's lock, unless its offline fixes would mount the disk (a second mount is refused)."""
+        return bool(self.check_mode and not (self.params["fixes_on_existing"] and any(entry["fixes"].values())))
+
     # -- one guest -------------------------------------------------------------
 
     def converge(self, guest, active):
@@ -274,7 +282,7 @@ class GuestList:
         entry, image, spec, request = guest.entry, guest.image, guest.spec, guest.request
         name = entry["name"]
         result = dict(name=name, changed=False, diffs=[])
-        built = ImageManager(self.module, self.runner, active).ensure_present(
+        built = ImageManager(self.module, self.runner, active, disk_users=self.tool.disk_users).ensure_present(
             spec, force=bool(entry["force_rebuild"]), post_install_ops=post_install_ops(image))
         result["image"] = built
         built_now = built["changed"]

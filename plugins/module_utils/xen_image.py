@@ -21,6 +21,7 @@ import re
 from dataclasses import dataclass, field
 
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.command import CommandError, masked_argv
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.file_write import write_atomically
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.golden_image import GoldenImageBuild
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_model import (
     AUTOSTART_DIR,
@@ -44,6 +45,7 @@ from ansible_collections.kuutorvaja.xen.plugins.module_utils.host_tools import (
     XenCreateImage,
     redact,
 )
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.locks import owner_alive, process_owner
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.xen_guest_files import run_operations
 
 # "image" is ours (golden_image.py): a copy of a golden disk image, no xen-create-image.
@@ -51,6 +53,8 @@ INSTALL_METHODS = ("debootstrap", "cdebootstrap", "tar", "copy", "rinse", "image
 FILESYSTEMS = ("ext2", "ext3", "ext4", "xfs", "btrfs")
 XEN_TOOLS_SHARE = "/usr/share/xen-tools"
 STATE_DIR = "/var/lib/kuutorvaja-xen/builds"
+# A marker lists a handful of paths; anything much longer is not one of ours.
+MARKER_MAX_BYTES = 64 * 1024
 
 
 @dataclass
@@ -279,6 +283,27 @@ def space_note(spec, free_before):
             % (spec.dir, free_before, needed))
 
 
+def marker_verdict(text, alive=owner_alive):
+    """What the text of a build marker says, as ``(verdict, record)``.
+
+    ``live``: its owner (pid, start time, boot id) still runs - a build is
+    going on, nothing may be cleaned. ``interrupted``: a readable marker whose
+    owner is gone (dead pid, pid reused, another boot, or an older marker
+    with no owner at all). ``unreadable``: empty or garbled (no JSON object
+    with a list of paths under ``created``); ``record`` is then None.
+    """
+    try:
+        record = json.loads(text)
+    except ValueError:
+        return "unreadable", None
+    if not isinstance(record, dict):
+        return "unreadable", None
+    created = record.get("created", [])
+    if not isinstance(created, list) or not all(isinstance(p, str) for p in created):
+        return "unreadable", None
+    return ("live" if alive(record.get("owner")) else "interrupted"), record
+
+
 class ImageManager:
     """Create or delete one guest image with xen-tools, idempotently.
 
@@ -286,10 +311,12 @@ class ImageManager:
     domain names (one toolstack read shared by all guests of a run).
     """
 
-    def __init__(self, module, runner, domains, state_dir=None, autostart_dir=None):
+    def __init__(self, module, runner, domains, state_dir=None, autostart_dir=None, disk_users=None):
         self.module = module
         self.runner = runner
         self.domains = domains
+        # The toolstack's disk_users: who has a path as a disk (the golden path asks it).
+        self.disk_users = disk_users
         self.state_dir = state_dir or STATE_DIR
         self.autostart_dir = autostart_dir or AUTOSTART_DIR
         self.xen_create_image = XenCreateImage(runner)
@@ -301,14 +328,40 @@ class ImageManager:
     def _marker(self, spec):
         return os.path.join(self.state_dir, spec.hostname + ".json")
 
+    def marker(self, spec):
+        """``(verdict, record)`` of the guest's build marker (:func:`marker_verdict`); ``(None, None)`` when there is none."""
+        try:
+            with open(self._marker(spec), "rb") as handle:
+                raw = handle.read(MARKER_MAX_BYTES + 1)
+        except FileNotFoundError:
+            return None, None
+        except OSError:
+            return "unreadable", None
+        if len(raw) > MARKER_MAX_BYTES:
+            return "unreadable", None
+        try:
+            return marker_verdict(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            return "unreadable", None
+
+    def refuse_if_building(self, spec, record, action):
+        """Raise GuestError: the marker's owner is building the guest right now."""
+        raise GuestError(
+            "guest %s is being built right now by pid %s (its build marker %s names a live process); "
+            "refusing to %s it. Try again when that build has finished"
+            % (spec.hostname, record["owner"]["pid"], self._marker(spec), action))
+
     def existing(self, spec):
         """Which of the guest's config and disks exist now."""
         paths = [spec.config_path] + spec.disk_paths
         return {path: os.path.exists(path) for path in paths}
 
     def status(self, spec):
-        """``present``, ``absent``, ``partial`` or ``interrupted`` (our marker left behind)."""
-        if os.path.exists(self._marker(spec)):
+        """``present``, ``absent``, ``partial``, ``interrupted`` (our marker left behind) or ``building`` (its owner lives)."""
+        verdict = self.marker(spec)[0]
+        if verdict == "live":
+            return "building"
+        if verdict:
             return "interrupted"
         found = self.existing(spec)
         if all(found.values()):
@@ -340,6 +393,8 @@ class ImageManager:
         makes anyway; after xen-create-image they take a mount of their own.
         """
         status = self.status(spec)
+        if status == "building":
+            self.refuse_if_building(spec, self.marker(spec)[1], "build")
         if status == "present" and not force:
             return self.result(spec, changed=False, rebuilt=False, status=status)
         if status == "partial" and not force:
@@ -354,7 +409,7 @@ class ImageManager:
         check_host(spec)
         golden = None
         if spec.install_method == "image":
-            golden = GoldenImageBuild(self.module, self.runner, self.domains)
+            golden = GoldenImageBuild(self.module, self.runner, self.domains, self.disk_users)
             golden.check(spec)
             argv = golden.copy_argv(spec)
         else:
@@ -421,9 +476,10 @@ class ImageManager:
             )
 
     def _write_marker(self, spec, created):
+        """Record what this build creates and who builds it, whole or not at all (a crash must not leave half a marker)."""
         os.makedirs(self.state_dir, mode=0o700, exist_ok=True)
-        with open(self._marker(spec), "w") as handle:
-            json.dump({"created": created}, handle)
+        record = {"created": created, "owner": process_owner()}
+        write_atomically(self._marker(spec), json.dumps(record), 0o600, replace=os.replace, sync=True)
 
     def _clear_marker(self, spec):
         try:
@@ -438,14 +494,27 @@ class ImageManager:
         loop-mounted on a temporary directory, with /proc and /dev/pts bound
         inside it; those mounts and loop devices go first, or deleting the
         file would leave them holding it.
+
+        An unreadable marker (empty, garbled) cannot say what the build made:
+        then the guest's own paths go (its config, disks and directory, all
+        derived from its name), which that build was replacing anyway; never
+        a path read from a marker that is not one of them.
         """
-        with open(self._marker(spec)) as handle:
-            created = json.load(handle).get("created", [])
-        allowed = set([spec.config_path] + spec.disk_paths)
+        verdict, record = self.marker(spec)
+        if verdict == "live":
+            self.refuse_if_building(spec, record, "clean up after")
+        own = [spec.config_path] + spec.disk_paths
+        allowed = set(own)
         if spec.domain_dir:
             allowed.update([spec.domain_dir, os.path.dirname(spec.domain_dir)])
-        # Only ever paths this guest's build could have made.
-        created = [p for p in created if p in allowed]
+        if verdict == "unreadable":
+            created = [p for p in own + [spec.domain_dir] if p and os.path.lexists(p)]
+            self.module.warn("the build marker %s of guest %s is unreadable (empty or garbled); treating the build as "
+                             "interrupted and removing the guest's own paths: %s"
+                             % (self._marker(spec), spec.hostname, ", ".join(created) or "none"))
+        else:
+            # Only ever paths this guest's build could have made.
+            created = [p for p in (record or {}).get("created", []) if p in allowed]
         self.release_disks([p for p in created if p in spec.disk_paths and not p.startswith("/dev/")])
         self._remove_paths(created)
         self._clear_marker(spec)
@@ -496,8 +565,11 @@ class ImageManager:
         if not targets:
             return self.result(spec, changed=False, removed=[])
         refuse_if_running(spec.hostname, self.domains, "delete it")
+        verdict, record = self.marker(spec)
+        if verdict == "live":
+            self.refuse_if_building(spec, record, "delete")
         if not self.module.check_mode:
-            if os.path.exists(self._marker(spec)):
+            if verdict:
                 # An interrupted build may still hold its disks mounted.
                 self.release_disks([p for p in spec.disk_paths if not p.startswith("/dev/")])
             # Links and config first: a half-deleted guest must not autostart.

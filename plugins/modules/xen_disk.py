@@ -26,21 +26,10 @@ description:
     O(resize_fs=true), an image holding a partition table (the guide's warning -
     make a new partition in the free space instead) or a non-ext filesystem.
     Set O(resize_fs=false) to extend such a file only.
-author:
-  - kuutorvaja.xen contributors (@kuutorvaja)
-extends_documentation_fragment:
-  - kuutorvaja.xen.toolstack
-  - kuutorvaja.xen.attributes
-  - kuutorvaja.xen.attributes.platform
+extends_documentation_fragment: [kuutorvaja.xen.toolstack, kuutorvaja.xen.guest_lock, kuutorvaja.xen.attributes]
 attributes:
-  check_mode:
-    support: full
-    details:
-      - Reports whether the file and filesystem would grow.
-  diff_mode:
-    support: none
-    details:
-      - Nothing to show as a diff; the result lists what changed.
+  check_mode: {support: full, details: ["Reports whether the file and filesystem would grow."]}
+  diff_mode: {support: none, details: ["Nothing to show as a diff; the result lists what changed."]}
 options:
   name:
     description: The guest the disk belongs to; it must not be running.
@@ -129,18 +118,15 @@ fs_resized:
   returned: always
   type: bool
   sample: true
-
-commands_run:
-  description: Every command the module ran on the dom0, in order, as argv lists (reads too, a poll once, URL passwords masked), also on failure.
-  returned: always
-  type: list
-  elements: list
+commands_run: {returned: always, type: list, elements: list, description: "Every command the module ran on the dom0, in order,
+  as argv lists (reads too, a poll once, URL passwords masked), also on failure."}
 """
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.command import CommandError, CommandRunner, commands_run
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_model import GuestError, parse_size, validate_guest_name
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.locks import locked
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.toolstack import TOOLSTACK_ARGUMENT_SPEC, get_toolstack
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.xen_disk import DiskGrower
 
@@ -159,9 +145,10 @@ def main():
     params, runner = module.params, CommandRunner(module)
     try:
         name, size = validate_guest_name(params["name"]), parse_size(params["size"], "size")
-        tool = get_toolstack(module, runner, params["toolstack"])
-        grower = DiskGrower(module, runner, tool.names_with_id(), disk_users=tool.disk_users)
-        result = grower.ensure(name, params["path"], size, params["resize_fs"])
+        with locked(guest=name, disks=[params["path"]], shared=module.check_mode):
+            tool = get_toolstack(module, runner, params["toolstack"])
+            grower = DiskGrower(module, runner, tool.names_with_id(), disk_users=tool.disk_users)
+            result = grower.ensure(name, params["path"], size, params["resize_fs"])
     except (GuestError, CommandError) as exc:
         module.fail_json(msg=str(exc), commands_run=commands_run(module))
     module.exit_json(name=name, **result, commands_run=commands_run(module))

@@ -25,20 +25,10 @@ description:
   - Directories are handled first, in the order given; a file's directory must
     exist or be listed.
   - Paths must be absolute and are normalised (a trailing C(/) is dropped); C(..) is refused.
-author:
-  - kuutorvaja.xen contributors (@kuutorvaja)
-extends_documentation_fragment:
-  - kuutorvaja.xen.attributes
-  - kuutorvaja.xen.attributes.platform
+extends_documentation_fragment: [kuutorvaja.xen.attributes]
 attributes:
-  check_mode:
-    support: full
-    details:
-      - Reports in RV(changed_paths) what would be written; nothing is touched.
-  diff_mode:
-    support: full
-    details:
-      - One diff per changed path (content, and mode and owner in the headers).
+  check_mode: {support: full, details: ["Reports in RV(changed_paths) what would be written; nothing is touched."]}
+  diff_mode: {support: full, details: ["One diff per changed path (content, and mode and owner in the headers)."]}
 options:
   directories:
     description:
@@ -52,18 +42,10 @@ options:
         description: Absolute path.
         type: str
         required: true
-      owner:
-        description: Owner (user name).
-        type: str
-        default: root
-      group:
-        description: Group (group name).
-        type: str
-        default: root
-      mode:
-        description: Octal permission bits, a string like C('0644') (an unquoted YAML C(0644) is taken as the number it means).
-        type: raw
-        default: "0755"
+      owner: {type: str, default: root, description: Owner (user name).}
+      group: {type: str, default: root, description: Group (group name).}
+      mode: {type: raw, default: "0755", description: "Octal permission bits, a string like C('0644') (an unquoted YAML
+          C(0644) is taken as the number it means)."}
   files:
     description: Regular files; each needs exactly one of O(files[].content) and O(files[].settings).
     type: list
@@ -121,18 +103,10 @@ options:
             batch is touched. Runs in check mode too, so that a refusal is predicted; not run when the
             content does not change.
         type: str
-      owner:
-        description: Owner (user name).
-        type: str
-        default: root
-      group:
-        description: Group (group name).
-        type: str
-        default: root
-      mode:
-        description: Octal permission bits, a string like C('0644') (an unquoted YAML C(0644) is taken as the number it means).
-        type: raw
-        default: "0644"
+      owner: {type: str, default: root, description: Owner (user name).}
+      group: {type: str, default: root, description: Group (group name).}
+      mode: {type: raw, default: "0644", description: "Octal permission bits, a string like C('0644') (an unquoted YAML
+          C(0644) is taken as the number it means)."}
 seealso:
   - module: ansible.builtin.template
   - module: ansible.builtin.lineinfile

@@ -17,12 +17,7 @@ description:
   - Reports the guest's facts and whether the running guest differs from its config file (O(config)) in memory,
     vcpus, disks or vifs, which only a restart applies.
   - Reads the domain list once per call; deleting a guest (config and disks) is not done here.
-author:
-  - kuutorvaja.xen contributors (@kuutorvaja)
-extends_documentation_fragment:
-  - kuutorvaja.xen.toolstack
-  - kuutorvaja.xen.attributes
-  - kuutorvaja.xen.attributes.platform
+extends_documentation_fragment: [kuutorvaja.xen.toolstack, kuutorvaja.xen.guest_lock, kuutorvaja.xen.attributes]
 options:
   name:
     description:
@@ -90,15 +85,9 @@ options:
     type: bool
     default: false
 attributes:
-  check_mode:
-    support: full
-    details:
-      - Predicts the change and the commands it would run without running any of them; waits (O(wait_for) too) are
-        skipped.
-  diff_mode:
-    support: full
-    details:
-      - Before and after hold the guest's power state and autostart.
+  check_mode: {support: full, details: ["Predicts the change and the commands it would run without running any of
+    them; waits (O(wait_for) too) are skipped."]}
+  diff_mode: {support: full, details: ["Before and after hold the guest's power state and autostart."]}
 notes:
   - O(state=rebooted) relies on the guest's C(on_reboot = 'restart') (the default) to come back.
 seealso:
@@ -175,31 +164,13 @@ commands:
   elements: list
   sample: [["xl", "create", "/etc/xen/xen.loomaaed.tartu.ee.cfg"]]
 domain:
-  description: Facts of the domain as the toolstack lists it after the call; V(null) when it does not exist.
+  description:
+    - Facts of the domain as the toolstack lists it after the call; V(null) when it does not exist.
+    - The keys of each of RV(kuutorvaja.xen.xen_info#module:domains) (C(name), C(domid), C(memory_mib), C(vcpus),
+      C(state), C(flags), C(cpu_time)), and C(uptime_seconds).
   returned: always
   type: dict
   contains:
-    name:
-      description: Domain name.
-      type: str
-    domid:
-      description: Domain ID (V(null) for a domain xend manages but that is not running).
-      type: int
-    memory_mib:
-      description: Current memory in MiB.
-      type: int
-    vcpus:
-      description: Number of vCPUs.
-      type: int
-    state:
-      description: State from the toolstack's flags, one of running, blocked, paused, shutdown, crashed, dying, unknown.
-      type: str
-    flags:
-      description: The raw six state flags, for example C(-b----).
-      type: str
-    cpu_time:
-      description: CPU time used, in seconds.
-      type: float
     uptime_seconds:
       description: Seconds since the domain started; V(null) when not running or unknown.
       type: int
@@ -232,11 +203,8 @@ restart_reasons:
   type: list
   elements: str
   sample: ["memory: running 256 MiB, config 512 MiB"]
-commands_run:
-  description: Every command the module ran on the dom0, in order, as argv lists (reads too, a poll once, URL passwords masked), also on failure.
-  returned: always
-  type: list
-  elements: list
+commands_run: {returned: always, type: list, elements: list, description: "Every command the module ran on the dom0, in order,
+  as argv lists (reads too, a poll once, URL passwords masked), also on failure."}
 """
 
 from ansible.module_utils.basic import AnsibleModule

@@ -19,28 +19,18 @@ description:
     C(CONFIG_DIR/NAME.cfg) in the layout xen-create-image writes (as M(kuutorvaja.xen.xen_guest_config)
     does), the root disk's size (as M(kuutorvaja.xen.xen_disk) does), then power state and autostart (as
     M(kuutorvaja.xen.xen_domain) does).
-  - Every entry is checked before anything is done, so one bad entry changes nothing; the toolstack's domain
-    list is read once for the whole list.
+  - Every entry is checked before anything is done, so one bad entry changes nothing. Each guest is then
+    converged under its own lock, with the toolstack's domain list read under it.
   - A guest is deleted (shut down, then its autostart link, config and disks removed) only when its entry says
     C(state=absent).
   - This is the module behind the C(kuutorvaja.xen.xen_guests) role, which hands it C(xen_guests_list) and
     its C(xen_guests_*) defaults.
-author:
-  - kuutorvaja.xen contributors (@kuutorvaja)
-extends_documentation_fragment:
-  - kuutorvaja.xen.toolstack
-  - kuutorvaja.xen.attributes
-  - kuutorvaja.xen.attributes.platform
+extends_documentation_fragment: [kuutorvaja.xen.toolstack, kuutorvaja.xen.guest_lock, kuutorvaja.xen.attributes]
 attributes:
-  check_mode:
-    support: full
-    details:
-      - Predicts every step without changing the host; a guest whose image would be built is predicted to get
-        its config, and its power state and autostart are predicted as if the config existed.
-  diff_mode:
-    support: full
-    details:
-      - Shows each changed config file (before and after) and each power state or autostart change.
+  check_mode: {support: full, details: ["Predicts every step without changing the host; a guest whose image would be
+    built is predicted to get its config, and its power state and autostart are predicted as if the config existed."]}
+  diff_mode: {support: full, details: ["Shows each changed config file (before and after) and each power state or
+    autostart change."]}
 options:
   guests:
     description:
@@ -267,11 +257,8 @@ guests:
       description: The power and autostart step's result (as M(kuutorvaja.xen.xen_domain) returns it), or null when nothing differed.
       type: dict
       sample: null
-commands_run:
-  description: Every command the module ran on the dom0, in order, as argv lists (reads too, a poll once, URL passwords masked), also on failure.
-  returned: always
-  type: list
-  elements: list
+commands_run: {returned: always, type: list, elements: list, description: "Every command the module ran on the dom0, in order,
+  as argv lists (reads too, a poll once, URL passwords masked), also on failure."}
 """
 
 from ansible.module_utils.basic import AnsibleModule

@@ -23,21 +23,10 @@ description:
   - A changed config of a running guest is written and reported with
     RV(restart_required=true); the running guest keeps its old settings until
     it is restarted (e.g. M(kuutorvaja.xen.xen_domain) with C(state=rebooted)).
-author:
-  - kuutorvaja.xen contributors (@kuutorvaja)
-extends_documentation_fragment:
-  - kuutorvaja.xen.toolstack
-  - kuutorvaja.xen.attributes
-  - kuutorvaja.xen.attributes.platform
+extends_documentation_fragment: [kuutorvaja.xen.toolstack, kuutorvaja.xen.guest_lock, kuutorvaja.xen.attributes]
 attributes:
-  check_mode:
-    support: full
-    details:
-      - Reports the change and the diff without writing.
-  diff_mode:
-    support: full
-    details:
-      - Shows the old and new file.
+  check_mode: {support: full, details: ["Reports the change and the diff without writing."]}
+  diff_mode: {support: full, details: ["Shows the old and new file."]}
 options:
   name:
     description: Guest (domain) name.
@@ -248,18 +237,15 @@ autostart:
   returned: always
   type: bool
   sample: true
-
-commands_run:
-  description: Every command the module ran on the dom0, in order, as argv lists (reads too, a poll once, URL passwords masked), also on failure.
-  returned: always
-  type: list
-  elements: list
+commands_run: {returned: always, type: list, elements: list, description: "Every command the module ran on the dom0, in order,
+  as argv lists (reads too, a poll once, URL passwords masked), also on failure."}
 """
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.command import CommandError, CommandRunner, commands_run
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_model import GuestError
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.locks import locked
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.toolstack import TOOLSTACK_ARGUMENT_SPEC, get_toolstack
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.xen_guest_config import (
     CONFIG_ARGUMENT_SPEC,
@@ -277,8 +263,9 @@ def main():
     params, runner = module.params, CommandRunner(module)
     try:
         request = config_request(params)
-        result = converge_config(module, request, params["type"], get_toolstack(module, runner, params["toolstack"]).names_with_id(),
-                                 force=params["force"])
+        with locked(guest=request[0], shared=module.check_mode):
+            result = converge_config(module, request, params["type"], get_toolstack(module, runner, params["toolstack"]).names_with_id(),
+                                     force=params["force"])
     except (GuestError, CommandError) as exc:
         module.fail_json(msg=str(exc), commands_run=commands_run(module))
     module.exit_json(**result, commands_run=commands_run(module))

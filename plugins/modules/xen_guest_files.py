@@ -28,21 +28,10 @@ description:
   - Mounted read-only when every operation only reads, and in check mode.
   - Also returns RV(persistent_net) - the MACs in the guest's udev
     persistent-net rules, for pinning the MAC in the guest config.
-author:
-  - kuutorvaja.xen contributors (@kuutorvaja)
-extends_documentation_fragment:
-  - kuutorvaja.xen.toolstack
-  - kuutorvaja.xen.attributes
-  - kuutorvaja.xen.attributes.platform
+extends_documentation_fragment: [kuutorvaja.xen.toolstack, kuutorvaja.xen.guest_lock, kuutorvaja.xen.attributes]
 attributes:
-  check_mode:
-    support: full
-    details:
-      - Mounts read-only and reports what would change.
-  diff_mode:
-    support: full
-    details:
-      - Shows file content changes of C(write) operations (never of C(password)).
+  check_mode: {support: full, details: ["Mounts read-only and reports what would change."]}
+  diff_mode: {support: full, details: ["Shows file content changes of C(write) operations (never of C(password))."]}
 options:
   name:
     description: The guest the image belongs to; it must not be running.
@@ -164,11 +153,8 @@ partition:
   returned: always
   type: int
   sample: null
-commands_run:
-  description: Every command the module ran on the dom0, in order, as argv lists (reads too, a poll once, URL passwords masked), also on failure.
-  returned: always
-  type: list
-  elements: list
+commands_run: {returned: always, type: list, elements: list, description: "Every command the module ran on the dom0, in order,
+  as argv lists (reads too, a poll once, URL passwords masked), also on failure."}
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -180,6 +166,7 @@ from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_model import 
     refuse_if_running,
     validate_guest_name,
 )
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.locks import locked
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.toolstack import TOOLSTACK_ARGUMENT_SPEC, get_toolstack
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.xen_guest_files import run_operations
 
@@ -217,11 +204,13 @@ def main():
     runner = CommandRunner(module)
     try:
         name = validate_guest_name(params["name"])
-        tool = get_toolstack(module, runner, params["toolstack"])
-        refuse_if_running(name, tool.names_with_id(), "mount its disk")
-        refuse_if_in_use(params["image"], tool.disk_users(params["image"]), "mount it")
-        results, diff, facts = run_operations(runner, params["image"], params["operations"],
-                                              partition=params["partition"], check_mode=module.check_mode)
+        # Exclusive in check mode too: the check mounts the image, and a second attachment would be refused.
+        with locked(guest=name, disks=[params["image"]]):
+            tool = get_toolstack(module, runner, params["toolstack"])
+            refuse_if_running(name, tool.names_with_id(), "mount its disk")
+            refuse_if_in_use(params["image"], tool.disk_users(params["image"]), "mount it")
+            results, diff, facts = run_operations(runner, params["image"], params["operations"],
+                                                  partition=params["partition"], check_mode=module.check_mode)
     except (GuestError, CommandError, OSError) as exc:
         module.fail_json(msg=str(exc), commands_run=commands_run(module))
     files = {r["path"]: r.get("content") for r in results if r["action"] == "read"}

@@ -27,6 +27,12 @@ description:
     leaves a marker in C(/var/lib/kuutorvaja-xen/builds); the next run (or
     O(state=absent)) unmounts what the killed build left mounted on the new
     disk, removes what the marker lists, and starts clean.
+  - The marker names the process that builds (pid, start time, boot id); a
+    marker of a build that still runs is never cleaned - the run fails saying
+    so. A marker that cannot be read (empty, garbled) is treated as
+    interrupted, and only the guest's own config, disks and directory (derived
+    from O(name), O(dir) or O(lvm) and O(config_dir)) are removed before the
+    rebuild, never a path read from it.
   - Root password - never on the command line and never in the result. The run
     passes C(--nopasswd --genpass=0), so the guide's C(passwd = 1) in
     C(/etc/xen-tools/xen-tools.conf) cannot block it. Give
@@ -41,21 +47,11 @@ description:
   - O(state=absent) removes the autostart link in C(/etc/xen/auto), the config
     and the disks (files, or logical volumes with O(lvm)); refused while the
     guest runs.
-author:
-  - kuutorvaja.xen contributors (@kuutorvaja)
-extends_documentation_fragment:
-  - kuutorvaja.xen.toolstack
-  - kuutorvaja.xen.attributes
-  - kuutorvaja.xen.attributes.platform
+extends_documentation_fragment: [kuutorvaja.xen.toolstack, kuutorvaja.xen.guest_lock, kuutorvaja.xen.attributes]
 attributes:
-  check_mode:
-    support: full
-    details:
-      - Reports what would be built or removed; runs nothing that changes the host.
-  diff_mode:
-    support: none
-    details:
-      - Nothing to show as a diff; the result lists what changed.
+  check_mode: {support: full, details: ["Reports what would be built or removed; runs nothing that changes the
+    host."]}
+  diff_mode: {support: none, details: ["Nothing to show as a diff; the result lists what changed."]}
 options:
   name:
     description:
@@ -352,18 +348,15 @@ removed:
   type: list
   elements: str
   sample: ["/etc/xen/auto/web1.cfg", "/etc/xen/web1.cfg", "/srv/xen/domains/web1/disk.img", "/srv/xen/domains/web1/swap.img", "/srv/xen/domains/web1"]
-
-commands_run:
-  description: Every command the module ran on the dom0, in order, as argv lists (reads too, a poll once, URL passwords masked), also on failure.
-  returned: always
-  type: list
-  elements: list
+commands_run: {returned: always, type: list, elements: list, description: "Every command the module ran on the dom0, in order,
+  as argv lists (reads too, a poll once, URL passwords masked), also on failure."}
 """
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.command import CommandError, CommandRunner, commands_run
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_model import GuestError
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.locks import locked
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.toolstack import TOOLSTACK_ARGUMENT_SPEC, get_toolstack
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.xen_image import (
     ImageManager,
@@ -418,11 +411,14 @@ def main():
     params, runner = module.params, CommandRunner(module)
     try:
         spec = spec_from_params(params, for_delete=params["state"] == "absent")
-        manager = ImageManager(module, runner, get_toolstack(module, runner, params["toolstack"]).names_with_id())
-        if params["state"] == "absent":
-            result = manager.ensure_absent(spec)
-        else:
-            result = manager.ensure_present(spec, force=params["force"], post_install_ops=post_install_ops(params))
+        # From the first look at the guest to the last change: no other run in between.
+        with locked(guest=spec.hostname, disks=spec.disk_paths, shared=module.check_mode):
+            tool = get_toolstack(module, runner, params["toolstack"])
+            manager = ImageManager(module, runner, tool.names_with_id(), disk_users=tool.disk_users)
+            if params["state"] == "absent":
+                result = manager.ensure_absent(spec)
+            else:
+                result = manager.ensure_present(spec, force=params["force"], post_install_ops=post_install_ops(params))
     except (GuestError, CommandError) as exc:
         module.fail_json(msg=str(exc), commands_run=commands_run(module))
     module.exit_json(**result, commands_run=commands_run(module))

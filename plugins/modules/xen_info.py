@@ -16,12 +16,7 @@ description:
   - Optionally adds the configured memory, vcpus, disks and vifs of every domain (C(xl list -l) / C(xm list --long))
     and the hypervisor's message buffer (C(xl dmesg) / C(xm dmesg)), the first thing to check after booting into Xen.
   - Changes nothing.
-author:
-  - kuutorvaja.xen contributors (@kuutorvaja)
-extends_documentation_fragment:
-  - kuutorvaja.xen.toolstack
-  - kuutorvaja.xen.attributes
-  - kuutorvaja.xen.attributes.platform
+extends_documentation_fragment: [kuutorvaja.xen.toolstack, kuutorvaja.xen.attributes]
 options:
   xen_dmesg:
     description:
@@ -42,12 +37,8 @@ options:
     type: bool
     default: false
 attributes:
-  check_mode:
-    support: full
-    details:
-      - Only reads, so it runs the same in check mode.
-  diff_mode:
-    support: none
+  check_mode: {support: full, details: ["Only reads, so it runs the same in check mode."]}
+  diff_mode: {support: none}
 seealso:
   - module: kuutorvaja.xen.xen_domain
 """

@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import contextlib
 import json
+import multiprocessing
 import os
 import sys
+import time
 import types
 from unittest import mock
 
@@ -124,6 +126,53 @@ class FakeClock:
     def sleep(self, seconds):
         self.sleeps.append(seconds)
         self.now += seconds
+
+
+@pytest.fixture(autouse=True)
+def lock_dir(tmp_path_factory, monkeypatch):
+    """Every test takes its guest and disk locks in a directory of its own, never the host's /run/lock."""
+    from ansible_collections.kuutorvaja.xen.plugins.module_utils import locks
+
+    directory = str(tmp_path_factory.mktemp("locks"))
+    monkeypatch.setattr(locks, "LOCK_DIR", directory)
+    return directory
+
+
+def _hold_lock(directory, guest, disks, shared, ready, release, log):
+    """In a child process: take the lock, say so, hold it until told, note when it let go."""
+    from ansible_collections.kuutorvaja.xen.plugins.module_utils import locks
+
+    locks.LOCK_DIR = directory
+    with locks.locked(guest=guest, disks=disks, shared=shared, timeout=10):
+        ready.set()
+        release.wait(10)
+        with open(log, "a") as handle:
+            handle.write("released %.6f\n" % time.time())
+
+
+@pytest.fixture
+def lock_holder(lock_dir, tmp_path):
+    """``lock_holder(guest, disks=(), shared=False)``: another process holding that lock until ``.release.set()``.
+
+    The process's ``.log`` records when it let go.
+    """
+    context = multiprocessing.get_context("fork")
+    started = []
+
+    def start(guest="test1", disks=(), shared=False):
+        ready, release = context.Event(), context.Event()
+        log = str(tmp_path / ("holder-%d.log" % len(started)))
+        process = context.Process(target=_hold_lock, args=(lock_dir, guest, list(disks), shared, ready, release, log))
+        process.start()
+        started.append((process, release))
+        assert ready.wait(10), "the holder did not get its lock"
+        process.release, process.log = release, log
+        return process
+
+    yield start
+    for process, release in started:
+        release.set()
+        process.join(10)
 
 
 @pytest.fixture

@@ -72,3 +72,14 @@ def test_a_failed_chmod_leaves_no_temp_file(tmp_path):
     with pytest.raises((OSError, OverflowError, TypeError)):
         write_atomically(str(path), "x", mode="not a mode")
     assert os.listdir(tmp_path) == []
+
+
+def test_sync_flushes_the_file_before_the_rename_and_the_directory_after(tmp_path, monkeypatch):
+    path = tmp_path / "test1.json"
+    events = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (events.append(("fsync", os.path.exists(str(path)))), real_fsync(fd)))
+    write_atomically(str(path), "{}", 0o600, replace=lambda tmp, dest: (events.append(("replace", None)), os.replace(tmp, dest)),
+                     sync=True)
+    assert events == [("fsync", False), ("replace", None), ("fsync", True)]
+    assert path.read_text() == "{}" and leftovers(tmp_path, "test1.json") == []

@@ -20,12 +20,13 @@ from ansible_collections.kuutorvaja.xen.plugins.module_utils import golden_image
 from ansible_collections.kuutorvaja.xen.plugins.module_utils import xen_image as image_backend
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.command import CommandError
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_model import GuestError
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.toolstack import XlToolstack
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.xen_guest_config import canonical
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.xen_cfg import parse_xen_cfg
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.xen_image import ImageManager, spec_from_params
 
 from ...conftest import fixture_text
-from ...conftest_helpers import write_ext_image
+from ...conftest_helpers import write_ext_image, xl_list_long
 
 MIB = 1024 * 1024
 
@@ -113,7 +114,7 @@ def test_image_needs_an_absolute_source_and_no_lvm(host):
         spec_from_params(dict(host.args, install_source=None))
     with pytest.raises(GuestError, match="install_source='golden.img' must be an absolute path"):
         spec_from_params(dict(host.args, install_source="golden.img"))
-    build = golden_image.GoldenImageBuild(None, None, set())
+    build = golden_image.GoldenImageBuild(None, None, set(), None)
     with pytest.raises(GuestError, match="install_method=image makes file-backed disks; give dir, not lvm"):
         build.check(spec_from_params(dict(host.args, dir=None, lvm="vg0")))
 
@@ -129,8 +130,9 @@ def test_source_must_be_one_ext_filesystem(host):
 class Runner:
     """Resolves tools; records argv; ``fail_on`` makes that command fail."""
 
-    def __init__(self, fail_on=None, attached=False):
+    def __init__(self, fail_on=None, attached=False, xl_list_long="[]"):
         self.fail_on, self.attached, self.seen = fail_on, attached, []
+        self.xl_list_long = xl_list_long
 
     def which(self, name, required=True):
         return "/usr/bin/" + name
@@ -141,12 +143,14 @@ class Runner:
             raise CommandError(argv, 1, "", "%s: No space left on device" % argv[0])
         if argv[:2] == ["losetup", "-j"] and self.attached:
             return 0, "/dev/loop3: []: (%s)\n" % argv[2], ""
+        if argv[-2:] == ["list", "-l"]:
+            return 0, self.xl_list_long, ""
         return 0, "", ""
 
 
-def manager(runner, domains=()):
-    module = types.SimpleNamespace(check_mode=False, warn=lambda msg: None)
-    return ImageManager(module, runner, set(domains))
+def manager(runner, domains=(), check_mode=False):
+    module = types.SimpleNamespace(check_mode=check_mode, warn=lambda msg: None)
+    return ImageManager(module, runner, set(domains), disk_users=XlToolstack(runner).disk_users)
 
 
 def test_size_smaller_than_the_golden_filesystem_is_refused_before_anything_runs(host):
@@ -157,19 +161,22 @@ def test_size_smaller_than_the_golden_filesystem_is_refused_before_anything_runs
     assert runner.seen == [] and not os.listdir(str(host.root / "srv"))
 
 
-def test_golden_image_of_a_running_guest_is_refused(host):
+def test_golden_image_of_a_running_guest_is_refused_whatever_its_name(host):
+    """The live domain list is asked by file identity: a symlink to a running guest's disk is that disk."""
     make_ext4(host.golden)
-    (host.root / "etc-xen" / "gold.cfg").write_text("name = 'gold'\ndisk = ['file:%s,xvda2,w']\n" % host.golden)
+    alias = host.root / "alias.img"
+    alias.symlink_to(host.golden)
+    runner = Runner(xl_list_long=xl_list_long(disk=host.golden))
+    with pytest.raises(GuestError, match=r"alias.img is a disk of the live domain\(s\) test1 .*refusing to copy it as a golden image"):
+        manager(runner, domains=["test1"]).ensure_present(spec_from_params(dict(host.args, name="other", install_source=str(alias))))
+    assert runner.seen == [["xl", "list", "-l"]]
+    assert not os.path.exists(str(host.root / "srv" / "domains" / "other"))
+    # Stopped (not in xl's list), it is a golden image like any other: only the copy is reported in check mode.
     runner = Runner()
-    with pytest.raises(GuestError, match="is a disk of the running guest gold; shut that guest down first"):
-        manager(runner, domains=["gold"]).ensure_present(spec_from_params(dict(host.args)))
-    assert runner.seen == []
-    # Stopped, it is a golden image like any other: only the copy is reported in check mode.
-    module = types.SimpleNamespace(check_mode=True, warn=lambda msg: None)
-    result = ImageManager(module, runner, set()).ensure_present(spec_from_params(dict(host.args)))
+    result = manager(runner, check_mode=True).ensure_present(spec_from_params(dict(host.args)))
     assert result["changed"] and result["command"] == [
         "cp", "--sparse=always", host.golden, str(host.root / "srv" / "domains" / "test1" / "disk.img")]
-    assert runner.seen == [["losetup", "-j", host.golden]]
+    assert runner.seen == [["xl", "list", "-l"], ["losetup", "-j", host.golden]]
 
 
 def test_golden_image_attached_to_a_loop_device_is_refused(host):
@@ -177,7 +184,7 @@ def test_golden_image_attached_to_a_loop_device_is_refused(host):
     runner = Runner(attached=True)
     with pytest.raises(GuestError, match=r"install_source=.*golden.img is attached to /dev/loop3 \(mounted somewhere\?\); detach it"):
         manager(runner).ensure_present(spec_from_params(dict(host.args)))
-    assert runner.seen == [["losetup", "-j", host.golden]] and not os.listdir(str(host.root / "srv"))
+    assert runner.seen == [["xl", "list", "-l"], ["losetup", "-j", host.golden]] and not os.listdir(str(host.root / "srv"))
 
 
 def test_a_failed_copy_removes_what_it_made_and_names_the_command(host):

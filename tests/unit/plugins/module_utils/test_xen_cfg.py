@@ -19,7 +19,6 @@ import re
 
 import pytest
 
-from ansible_collections.kuutorvaja.xen.plugins.module_utils.golden_image import source_in_use
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.toolstack import parse_xl_list_long
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.xen_cfg import (
     XenCfgError,
@@ -605,12 +604,10 @@ def test_positional_disks_match_the_running_domain():
     assert config_differences(wanted, running) == []
 
 
-def test_golden_image_in_use_guard_sees_positional_and_key_value_disks(tmp_path):
-    for name, disk in (("positional", "/srv/golden/base.img,raw,xvda,rw"), ("keyed", "vdev=xvda, target=/srv/golden/other.img")):
-        (tmp_path / (name + ".cfg")).write_text("name = '%s'\nvnuma = [ [ 'pnode=0' ] ]\ndisk = [ '%s' ]\n" % (name, disk))
-    assert source_in_use("/srv/golden/base.img", ["keyed", "positional"], str(tmp_path)) == "positional"
-    assert source_in_use("/srv/golden/other.img", ["keyed", "positional"], str(tmp_path)) == "keyed"
-    assert source_in_use("/srv/golden/none.img", ["keyed", "positional"], str(tmp_path)) is None
+def test_disk_targets_of_a_config_with_nested_lists_positional_and_key_value_disks():
+    text = "name = 'g'\nvnuma = [ [ 'pnode=0' ] ]\ndisk = [ '/srv/golden/base.img,raw,xvda,rw', 'vdev=xvdb, target=/srv/golden/other.img' ]\n"
+    disks = parse_xen_cfg(text)["disk"]
+    assert [parse_disk_spec(entry)["target"] for entry in disks] == ["/srv/golden/base.img", "/srv/golden/other.img"]
 
 
 @pytest.mark.parametrize(

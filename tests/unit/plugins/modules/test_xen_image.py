@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import types
 
 import pytest
 
-from ansible_collections.kuutorvaja.xen.plugins.module_utils import guest_model, host_tools
+from ansible_collections.kuutorvaja.xen.plugins.module_utils import guest_model, host_tools, locks
 from ansible_collections.kuutorvaja.xen.plugins.module_utils import xen_image as image_backend
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.host_tools import XenCreateImage
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_model import GuestError
@@ -426,3 +427,106 @@ def test_a_mount_that_will_not_go_is_named_and_nothing_is_deleted(host, monkeypa
     with pytest.raises(GuestError, match="could not unmount /tmp/9Bq2x k, left mounted by an interrupted build"):
         manager(host, runner).ensure_present(spec_from_params(dict(host.args)))
     assert os.path.exists(host.disk) and os.path.exists(str(host.root / "state" / "test1.json"))
+
+
+# -- build markers: who made them, and what an unreadable one may clean ----------
+
+@pytest.mark.parametrize("text, verdict", [
+    ("", "unreadable"),
+    ("{", "unreadable"),
+    ('{"created": ["/srv/xen/domains/test1/disk.img"', "unreadable"),  # cut off while written
+    ("[]", "unreadable"),
+    ('{"created": "/etc/passwd"}', "unreadable"),
+    ('{"created": [1]}', "unreadable"),
+    ('{"created": []}', "interrupted"),  # an older marker: no owner, so no live build to spare
+    ('{"created": [], "owner": {"pid": 1, "start_time": 5, "boot_id": "b"}}', "interrupted"),
+    ('{"created": [], "owner": "LIVE"}', "live"),
+])
+def test_marker_verdict_as_data(text, verdict):
+    assert image_backend.marker_verdict(text, alive=lambda owner: owner == "LIVE")[0] == verdict
+
+
+def write_marker(host, text):
+    os.makedirs(str(host.root / "state"), exist_ok=True)
+    path = host.root / "state" / "test1.json"
+    path.write_text(text)
+    return path
+
+
+def warned_manager(host, runner):
+    warnings = []
+    module = types.SimpleNamespace(check_mode=False, warn=warnings.append)
+    return ImageManager(module, runner, set()), warnings
+
+
+@pytest.mark.parametrize("text", ["", '{"created": ["%s", "/etc/passwd"'])
+def test_an_unreadable_marker_cleans_only_the_guests_own_paths_then_rebuilds(host, text):
+    outside = host.root / "keep.img"
+    outside.write_bytes(b"data")
+    make_guest(host, disks=False)  # the config got written, then the run was killed
+    marker = write_marker(host, text.replace("%s", str(outside)) if "%s" in text else text)
+    spec = spec_from_params(dict(host.args, mac="00:16:3e:78:5d:6a"))  # the MAC the stub build reports
+    runner = BuildingRunner(host)
+    mgr, warnings = warned_manager(host, runner)
+    assert mgr.status(spec) == "interrupted"
+    result = mgr.ensure_present(spec)
+    assert result["changed"] and result["status"] == "interrupted" and "--force" in result["command"]
+    assert len(warnings) == 1 and str(marker) in warnings[0] and "unreadable" in warnings[0]
+    assert host.config in warnings[0] and str(outside) not in warnings[0]
+    assert outside.read_bytes() == b"data" and os.path.exists("/etc/passwd")
+    assert os.path.exists(host.config) and os.path.exists(host.disk) and not marker.exists()
+
+
+def owner_marker(host, owner):
+    return write_marker(host, json.dumps({"created": [host.config, host.disk, host.swap], "owner": owner}))
+
+
+def dead_owner():
+    child = subprocess.Popen(["sleep", "30"])
+    owner = locks.process_owner(child.pid)
+    child.kill()
+    child.wait()
+    return owner
+
+
+@pytest.mark.parametrize("owner", [
+    pytest.param(dead_owner, id="dead-pid"),
+    pytest.param(lambda: dict(locks.process_owner(), boot_id="00000000-0000-0000-0000-000000000000"), id="other-boot"),
+    pytest.param(lambda: dict(locks.process_owner(), start_time=locks.process_owner()["start_time"] - 1), id="reused-pid"),
+])
+def test_a_marker_whose_owner_is_gone_is_cleaned(host, owner):
+    make_guest(host, disks=False)
+    owner_marker(host, owner())
+    spec = spec_from_params(dict(host.args))
+    mgr = manager(host, BuildingRunner(host))
+    assert mgr.status(spec) == "interrupted"
+    result = mgr.ensure_present(spec)
+    assert result["changed"] and result["status"] == "interrupted"
+    assert os.path.exists(host.disk) and not os.listdir(str(host.root / "state"))
+
+
+def test_a_marker_of_a_live_owner_is_never_cleaned(host):
+    make_guest(host, disks=False)
+    marker = owner_marker(host, locks.process_owner())
+    spec = spec_from_params(dict(host.args))
+    runner = BuildingRunner(host)
+    mgr = manager(host, runner)
+    assert mgr.status(spec) == "building"
+    with pytest.raises(GuestError, match="being built right now by pid %d" % os.getpid()):
+        mgr.ensure_present(spec, force=True)
+    with pytest.raises(GuestError, match="refusing to delete it"):
+        mgr.ensure_absent(spec_from_params(dict(host.args, state="absent"), for_delete=True))
+    with pytest.raises(GuestError, match="refusing to clean up after it"):
+        mgr.cleanup_interrupted(spec)
+    assert runner.seen == [] and marker.exists() and os.path.exists(host.config)
+
+
+def test_the_marker_names_its_owner_and_is_written_whole(host):
+    spec = spec_from_params(dict(host.args))
+    mgr = manager(host, BuildingRunner(host))
+    mgr._write_marker(spec, [host.disk])
+    assert os.listdir(str(host.root / "state")) == ["test1.json"]  # no temporary file left
+    record = json.loads((host.root / "state" / "test1.json").read_text())
+    assert record == {"created": [host.disk], "owner": locks.process_owner()}
+    assert mgr.marker(spec)[0] == "live"
+    assert oct(os.stat(str(host.root / "state" / "test1.json")).st_mode & 0o777) == "0o600"
