@@ -291,9 +291,12 @@ def read_guest_config(path, name):
 class GuestConfigFile:
     """One guest config file: compare, write atomically, report restart needs."""
 
-    def __init__(self, module, path, force=False):
+    def __init__(self, module, path, force=False, domains=()):
         self.module = module
         self.path = path
+        # The live domains (with an id): another guest's config is never
+        # replaced or removed while that guest is one of them, even with force.
+        self.domains = domains
         self.force = force
 
     def read(self, name, action):
@@ -315,6 +318,10 @@ class GuestConfigFile:
             raise GuestError("cannot read %s: %s; refusing to %s it" % (self.path, exc.strerror or exc, action))
         if why is None:
             return text, settings
+        owner = settings.get("name") if settings else None
+        if owner in self.domains:
+            raise GuestError("%s is the config of the live domain %s, not of %s; refusing to %s it, even with force. "
+                             "Shut %s down first" % (self.path, owner, name, action, owner))
         if not self.force:
             raise GuestError("%s %s; refusing to %s it. Set force: true if it really is to go" % (self.path, why, action))
         self.module.warn("%s %s; force: true, so it is %sd (its text is left out of the diff)" % (self.path, why, action))
@@ -384,7 +391,7 @@ def converge_config(module, request, boot, domains, force=False):
     is not removed. ``force`` lets a file that is not this guest's config go.
     """
     name, path, settings = request
-    config = GuestConfigFile(module, path, force)
+    config = GuestConfigFile(module, path, force, domains)
     running = name in domains
     result = config.remove(running, name) if settings is None else config.ensure(settings, boot or "pv", running)
     result["name"] = name

@@ -264,6 +264,21 @@ def test_force_replaces_a_foreign_file_without_showing_it(tmp_path):
 
 
 @pytest.mark.parametrize("force", [False, True])
+@pytest.mark.parametrize("state", ["present", "absent"])
+def test_a_live_guests_config_offered_under_another_name_is_refused_even_with_force(tmp_path, force, state):
+    path = tmp_path / "livevm.cfg"
+    text = "name = 'livevm'\nmemory = 256\n"
+    path.write_text(text)
+    config = GuestConfigFile(_module(), str(path), force=force, domains={"livevm"})
+    with pytest.raises(GuestError, match="is the config of the live domain livevm, not of web1; refusing to (replace|remove) it, even with force"):
+        if state == "present":
+            config.ensure(build_settings(dict(SEED_PV, name="web1")), "pv", False)
+        else:
+            config.remove(running=False, name="web1")
+    assert path.read_text() == text
+
+
+@pytest.mark.parametrize("force", [False, True])
 def test_a_fifo_is_refused_even_with_force(tmp_path, force):
     path = tmp_path / "web1.cfg"
     os.mkfifo(str(path))
