@@ -25,6 +25,7 @@ is left out silently.
 from __future__ import annotations
 
 import ast
+import operator
 import re
 import shlex
 
@@ -404,7 +405,7 @@ def _evaluate(node, scope):
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
         value = _evaluate(node.operand, scope)
         if isinstance(value, int):
-            return -value
+            return operator.neg(value)
     if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Mod, ast.Mult)):
         left, right = _evaluate(node.left, scope), _evaluate(node.right, scope)
         try:

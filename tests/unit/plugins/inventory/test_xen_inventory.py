@@ -85,7 +85,9 @@ def run_plugin(tmp_path, monkeypatch, config, outputs, warnings, inventory=None,
     fake = FakeSsh(outputs)
     monkeypatch.setattr(subprocess, "run", fake)
     plugin = xen.InventoryModule()
+    # What the plugin loader sets (ansible-core 2.17 reads it in _read_config_data).
     plugin._load_name = xen.InventoryModule.NAME
+    plugin._redirected_names = [xen.InventoryModule.NAME]
     monkeypatch.setattr(plugin.display, "warning", warnings.append)
     inventory = inventory if inventory is not None else InventoryData()
     plugin.parse(inventory, DataLoader(), str(path), cache=cache)
