@@ -22,10 +22,10 @@ def test_grub_dropin_has_dom0_settings(host):
     dropin = host.file("/etc/default/grub.d/zz-kuutorvaja-xen.cfg")
     assert dropin.user == "root" and dropin.mode == 0o644
     assert (
-        'GRUB_CMDLINE_XEN_DEFAULT="dom0_mem=1024M,max:1024M dom0_max_vcpus=2 '
-        'console=com1 com1=115200,8n1"' in dropin.content_string
+        "GRUB_CMDLINE_XEN_DEFAULT='dom0_mem=1024M,max:1024M dom0_max_vcpus=2 "
+        "console=com1 com1=115200,8n1'" in dropin.content_string
     )
-    assert 'GRUB_CMDLINE_LINUX_XEN_REPLACE="console=hvc0 net.ifnames=0"' in dropin.content_string
+    assert "GRUB_CMDLINE_LINUX_XEN_REPLACE='console=hvc0 net.ifnames=0'" in dropin.content_string
 
 
 def test_debian_xen_grub_conffile_untouched(host):
@@ -45,7 +45,8 @@ def test_xl_conf(host):
 
 def test_xendomains_policy(host):
     lines = host.file("/etc/default/xendomains").content_string.splitlines()
-    assert 'XENDOMAINS_SAVE=""' in lines
+    # Shell values are single-quoted when they are not a plain word (the empty one too).
+    assert "XENDOMAINS_SAVE=''" in lines
     assert "XENDOMAINS_RESTORE=false" in lines
     assert "XENDOMAINS_STOP_MAXWAIT=300" in lines
 
