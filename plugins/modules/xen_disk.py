@@ -134,6 +134,7 @@ commands_run: {returned: always, type: list, elements: list, description: "Every
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.option_validation import no_validation_traceback
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.command import CommandError, CommandRunner, commands_run
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_model import GuestError, parse_size, validate_guest_name
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.locks import locked
@@ -152,7 +153,8 @@ ARGUMENT_SPEC = dict(
 
 def main():
     """Grow one disk image."""
-    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    with no_validation_traceback():
+        module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     params, runner = module.params, CommandRunner(module)
     try:
         name, size = validate_guest_name(params["name"]), parse_size(params["size"], "size")

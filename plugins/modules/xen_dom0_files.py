@@ -171,6 +171,7 @@ commands_run:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.option_validation import no_validation_traceback
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.command import commands_run
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.dom0_files import Dom0Files, Dom0FilesError
 
@@ -193,7 +194,8 @@ ARGUMENT_SPEC = dict(
 
 def main():
     """Compare the batch, write the differences, report the changed paths."""
-    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    with no_validation_traceback():
+        module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     try:
         result = Dom0Files(module).run(module.params["directories"], module.params["files"])
     except (Dom0FilesError, OSError) as exc:

@@ -244,6 +244,7 @@ commands_run: {returned: always, type: list, elements: list, description: "Every
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.option_validation import no_validation_traceback
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.xen_domain import (
     XEN_DOMAIN_ARGUMENT_SPEC,
     XEN_DOMAIN_REQUIRED_ONE_OF,
@@ -253,11 +254,12 @@ from ansible_collections.kuutorvaja.xen.plugins.module_utils.xen_domain import (
 
 def main():
     """Run the module."""
-    module = AnsibleModule(
-        argument_spec=XEN_DOMAIN_ARGUMENT_SPEC,
-        required_one_of=XEN_DOMAIN_REQUIRED_ONE_OF,
-        supports_check_mode=True,
-    )
+    with no_validation_traceback():
+        module = AnsibleModule(
+            argument_spec=XEN_DOMAIN_ARGUMENT_SPEC,
+            required_one_of=XEN_DOMAIN_REQUIRED_ONE_OF,
+            supports_check_mode=True,
+        )
     XenDomain(module).run()
 
 

@@ -263,6 +263,7 @@ commands_run: {returned: always, type: list, elements: list, description: "Every
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.option_validation import no_validation_traceback
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.command import CommandError, CommandRunner, commands_run
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_model import GuestError
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.toolstack import TOOLSTACK_ARGUMENT_SPEC, get_toolstack
@@ -271,7 +272,8 @@ from ansible_collections.kuutorvaja.xen.plugins.module_utils.xen_guest import XE
 
 def main():
     """Converge the guests of ``guests``."""
-    module = AnsibleModule(argument_spec=dict(XEN_GUEST_ARGUMENT_SPEC, **TOOLSTACK_ARGUMENT_SPEC), supports_check_mode=True)
+    with no_validation_traceback():
+        module = AnsibleModule(argument_spec=dict(XEN_GUEST_ARGUMENT_SPEC, **TOOLSTACK_ARGUMENT_SPEC), supports_check_mode=True)
     runner = CommandRunner(module)
     try:
         planned = plan_guests(module.params)

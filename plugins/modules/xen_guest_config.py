@@ -252,6 +252,7 @@ commands_run: {returned: always, type: list, elements: list, description: "Every
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.option_validation import no_validation_traceback
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.command import CommandError, CommandRunner, commands_run
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_model import GuestError
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.locks import locked
@@ -267,8 +268,9 @@ ARGUMENT_SPEC = dict(CONFIG_ARGUMENT_SPEC, force=dict(type="bool", default=False
 
 def main():
     """Write or remove one guest config."""
-    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True,
-                           required_if=[("state", "present", ("memory", "disks"))])
+    with no_validation_traceback():
+        module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True,
+                               required_if=[("state", "present", ("memory", "disks"))])
     params, runner = module.params, CommandRunner(module)
     try:
         request = config_request(params, force=params["force"])

@@ -172,6 +172,7 @@ commands_run: {returned: always, type: list, elements: list, description: "Every
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.option_validation import no_validation_traceback
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.command import CommandError, CommandRunner, commands_run
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_model import (
     GuestError,
@@ -212,7 +213,8 @@ ARGUMENT_SPEC = dict(
 
 def main():
     """Mount, operate, always unmount."""
-    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    with no_validation_traceback():
+        module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     params = module.params
     runner = CommandRunner(module)
     try:

@@ -211,12 +211,14 @@ commands_run:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.option_validation import no_validation_traceback
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.xen_info import XEN_INFO_ARGUMENT_SPEC, run_module
 
 
 def main():
     """Run the module."""
-    module = AnsibleModule(argument_spec=XEN_INFO_ARGUMENT_SPEC, supports_check_mode=True)
+    with no_validation_traceback():
+        module = AnsibleModule(argument_spec=XEN_INFO_ARGUMENT_SPEC, supports_check_mode=True)
     run_module(module)
 
 
