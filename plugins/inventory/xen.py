@@ -52,8 +52,9 @@ options:
       - The dom0s to read, each a dict with these keys (all optional but one of C(name) and C(inventory_host)).
       - C(name) is the dom0's name in group names and C(xen_dom0); default C(inventory_host), else C(address).
       - C(inventory_host) is a host of an inventory source given before this one (C(-i hosts.yml -i lab.xen.yml))
-        whose C(ansible_host), C(ansible_port), C(ansible_user), C(ansible_ssh_private_key_file) and
-        C(ansible_ssh_common_args) give the defaults of the keys below. Its variables must be literal, not templates.
+        whose C(ansible_host), C(ansible_port), C(ansible_user), C(ansible_ssh_private_key_file) (or
+        C(ansible_private_key_file)) and C(ansible_ssh_common_args) give the defaults of the keys below. Its
+        variables must be literal, not templates.
       - C(address) is the host name or IP address to connect to (default C(name)); C(port) the SSH port; C(user) the
         login user; C(private_key_file) the key; C(ssh_args) a list of further C(ssh) arguments for this dom0.
     type: list
@@ -182,12 +183,14 @@ _NEIGH_TEXT = ["ip", "neigh", "show"]
 _C_LOCALE = ["env", "LC_ALL=C", "LANG=C"]
 
 _DOM0_KEYS = ("name", "inventory_host", "address", "port", "user", "private_key_file", "ssh_args")
-# What the variables of an inventory host give (ansible's ssh connection names).
+# What the variables of an inventory host give: the names ansible's ssh
+# connection reads, the first one set wins (Molecule writes
+# ansible_private_key_file, most inventories the ansible_ssh_ one).
 _HOST_VARS = (
-    ("address", "ansible_host"),
-    ("port", "ansible_port"),
-    ("user", "ansible_user"),
-    ("private_key_file", "ansible_ssh_private_key_file"),
+    ("address", ("ansible_host", "ansible_ssh_host")),
+    ("port", ("ansible_port", "ansible_ssh_port")),
+    ("user", ("ansible_user", "ansible_ssh_user")),
+    ("private_key_file", ("ansible_ssh_private_key_file", "ansible_private_key_file")),
 )
 # An address or user that ssh reads as such: no option, no whitespace, no
 # ProxyJump separator (',') or user/port delimiters in the wrong place.
@@ -360,9 +363,10 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         dom0 = {"ssh_args": []}
         if entry.get("inventory_host") is not None:
             host_vars = self._inventory_host_vars(str(entry["inventory_host"]), label)
-            for key, var in _HOST_VARS:
-                if host_vars.get(var) is not None:
-                    dom0[key] = host_vars[var]
+            for key, names in _HOST_VARS:
+                value = next((host_vars[n] for n in names if host_vars.get(n) is not None), None)
+                if value is not None:
+                    dom0[key] = value
             if host_vars.get("ansible_ssh_common_args"):
                 dom0["ssh_args"] = shlex.split(str(host_vars["ansible_ssh_common_args"]))
             dom0.setdefault("address", str(entry["inventory_host"]))

@@ -325,12 +325,18 @@ def test_states_group_guests(tmp_path, monkeypatch, warnings):
     assert "test1" in [h.name for h in inventory.groups["xen_state_shutdown"].get_hosts()]
 
 
-def test_dom0_from_an_inventory_host(tmp_path, monkeypatch, warnings):
+# Molecule's inventories name the key ansible_private_key_file; with both set, the ssh one is taken.
+@pytest.mark.parametrize("key_vars", [
+    {"ansible_ssh_private_key_file": "/cache/id_ed25519"},
+    {"ansible_private_key_file": "/cache/id_ed25519"},
+    {"ansible_ssh_private_key_file": "/cache/id_ed25519", "ansible_private_key_file": "/other/key"},
+])
+def test_dom0_from_an_inventory_host(tmp_path, monkeypatch, warnings, key_vars):
     inventory = InventoryData()
     inventory.add_group("xen_dom0")
     inventory.add_host("dom0", group="xen_dom0")
-    for key, value in {"ansible_host": "127.0.0.1", "ansible_port": 40022, "ansible_user": "root",
-                       "ansible_ssh_private_key_file": "/cache/id_ed25519"}.items():
+    for key, value in dict({"ansible_host": "127.0.0.1", "ansible_port": 40022, "ansible_user": "root"},
+                           **key_vars).items():
         inventory.set_variable("dom0", key, value)
     inventory.set_variable("xen_dom0", "ansible_ssh_common_args", "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null")
     config = {"dom0s": [{"inventory_host": "dom0"}], "proxy": "command"}
