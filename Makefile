@@ -25,7 +25,7 @@ test:
 	hack/test.sh
 
 # The same, one part after the other.
-test-serial: deps check molecule lab-test
+test-serial: deps check molecule lab-test lab-faults-test
 
 # Everything that needs no container and no hypervisor.
 check: lint molecule-syntax units docs docs-lint sanity build install-check changelog-check matrix guests-local bad-input-local

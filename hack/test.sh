@@ -1,41 +1,58 @@
 #!/usr/bin/env bash
 # Copyright (c) kuutorvaja.xen contributors
 # SPDX-License-Identifier: GPL-3.0-or-later
-# make test: the whole suite. The lab's scenario (make lab-test) is by far
-# the longest part and mostly waits on QEMU's one TCG thread, so it starts
-# first, in the background, and the checks and the container scenarios run
-# meanwhile, niced, on the machine's other core. The lab's output goes to a log that
-# is shown once they are done, then followed live: the two never interleave.
-# Either failing fails the suite; failed checks stop the lab (lab-down).
+# make test: the whole suite. The two lab scenarios (make lab-test: site.yml
+# and the guest proofs; make lab-faults-test: the fault suite, on a second
+# lab) are by far the longest parts and each mostly waits on its QEMU's one
+# TCG thread, so they start first, in the background, one host core each,
+# and the checks and the container scenarios run meanwhile, niced. The labs'
+# output goes to logs that are shown once the checks are done, then followed
+# live: they never interleave. Any part failing fails the suite; failed
+# checks stop the labs (lab-down).
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit
 
-# Both halves need these; made once here so that they do not race.
+# Every part needs these; made once here so that they do not race.
 make --no-print-directory deps venv || exit
 
 lab_log=.cache/lab-test.log
+faults_log=.cache/lab-faults-test.log
 start=$(date +%s)
 elapsed() { echo "$(($(date +%s) - start)) s"; }
 
-echo "== make test: the lab scenario starts in the background (make lab-test; log $lab_log)"
-# Its own session, so that a failed check can stop all of it.
+echo "== make test: the lab scenarios start in the background (make lab-test, log $lab_log;" \
+  "make lab-faults-test, log $faults_log)"
 setsid make --no-print-directory lab-test >"$lab_log" 2>&1 &
 lab_pid=$!
+setsid make --no-print-directory lab-faults-test >"$faults_log" 2>&1 &
+faults_pid=$!
 
-# Niced: the lab's TCG thread keeps its core, and the lab stays the critical path.
+stop_labs() {
+  kill -TERM -- "-$lab_pid" "-$faults_pid" 2>/dev/null
+  wait "$lab_pid" "$faults_pid"
+  make --no-print-directory lab-down >/dev/null 2>&1
+}
+
 nice -n 10 make --no-print-directory check molecule
 rc=$?
 if [ "$rc" -ne 0 ]; then
-  echo "== make test: the checks failed (exit $rc) after $(elapsed); stopping the lab scenario"
-  kill -TERM -- "-$lab_pid" 2>/dev/null
-  wait "$lab_pid"
-  make --no-print-directory lab-down >/dev/null 2>&1
+  echo "== make test: the checks failed (exit $rc) after $(elapsed); stopping the lab scenarios"
+  stop_labs
   exit "$rc"
 fi
 
-echo "== make test: checks and container scenarios passed after $(elapsed); the lab scenario so far, then live:"
+echo "== make test: checks and container scenarios passed after $(elapsed); the fault suite's lab so far, then live:"
+tail -n +1 -f --pid="$faults_pid" "$faults_log"
+wait "$faults_pid"
+faults_rc=$?
+echo "== make test: the fault suite's lab scenario ended (exit $faults_rc) after $(elapsed)"
+echo "== make test: the main lab scenario so far, then live:"
 tail -n +1 -f --pid="$lab_pid" "$lab_log"
 wait "$lab_pid"
-rc=$?
-echo "== make test: the lab scenario ended (exit $rc) after $(elapsed)"
-exit "$rc"
+lab_rc=$?
+echo "== make test: the main lab scenario ended (exit $lab_rc) after $(elapsed)"
+if [ "$faults_rc" -ne 0 ]; then
+  echo "== make test: the fault suite's lab scenario failed (exit $faults_rc; its log is above)"
+  exit "$faults_rc"
+fi
+exit "$lab_rc"

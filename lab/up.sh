@@ -76,10 +76,16 @@ if [ -s "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
   xenlab_die "a lab is already running (pid $(cat "$pidfile")); stop it with down.sh"
 fi
 
+# Two labs may boot at once (make test runs two): one builds what is not
+# cached yet while the other waits for it, then both reuse it.
+mkdir -p "$XENLAB_CACHE"
+exec 9>"$XENLAB_CACHE/.build.lock"
+flock 9
 xenlab_log "stage 1/3: the dom0 image (cached; a build takes about 5 minutes)"
-"$here/build-image.sh"
+"$here/build-image.sh" 9>&-
 xenlab_log "stage 2/3: the guest tarball (cached; a build takes about 1.5 minutes)"
-"$here/build-guest.sh"
+"$here/build-guest.sh" 9>&-
+exec 9>&-
 image_dir=$(xenlab_image_dir)
 guest_dir=$(xenlab_guest_dir)
 

@@ -7,6 +7,8 @@
 #   make lab-down    stop the lab
 #   make lab-test    the whole scenario `xen` (check, converge, idempotence, check, verify, side
 #                    effect), then lab-dom0-test on the same lab, then the lab is destroyed
+#   make lab-faults-test  the scenario `xen_faults`: the fault suite on a second lab of its own
+#                    (.cache/xenlab-faults), which make test runs beside lab-test
 #   make lab-dom0-test  the scenario `dom0` (a user's own dom0) on the running lab, with
 #                    the lab's host and settings as the user's inventory (lab/inventory)
 #   make lab-image   only build the dom0 disk image (cached under /var/cache/kuutorvaja-xenlab)
@@ -14,7 +16,7 @@
 #                    (data corruption under TCG: lab/README.md; PROBE_ARGS='-e probe_rounds=8')
 MOLECULE_LAB = PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/molecule
 
-.PHONY: lab lab-ssh lab-down lab-test lab-dom0-test lab-image lab-integrity-probe
+.PHONY: lab lab-ssh lab-down lab-test lab-faults-test lab-dom0-test lab-image lab-integrity-probe
 # lab/up.sh runs on its own first so that its stages (image, guest tarball,
 # boot) and their times show as they happen; Molecule's create step reuses
 # the lab it booted.
@@ -35,6 +37,7 @@ lab-ssh:
 
 lab-down: venv
 	$(MOLECULE_LAB) destroy -s xen
+	$(MOLECULE_LAB) destroy -s xen_faults
 
 # --destroy never: the scenario `dom0` runs on the lab that `xen` leaves;
 # the lab goes down at the end whatever failed. The first destroy is the one
@@ -43,6 +46,11 @@ lab-test: deps venv
 	@rc=0; $(MOLECULE_LAB) destroy -s xen && $(MOLECULE_LAB) test -s xen --destroy never \
 	  && $(MAKE) --no-print-directory lab-dom0-test || rc=$$?; \
 	$(MOLECULE_LAB) destroy -s xen; exit $$rc
+
+# The fault suite's lab, down at the end whatever failed.
+lab-faults-test: deps venv
+	@rc=0; $(MOLECULE_LAB) test -s xen_faults || rc=$$?; \
+	$(MOLECULE_LAB) destroy -s xen_faults; exit $$rc
 
 # A user's inventory made of the lab: its host (the guests' inventory, which
 # guests.mk writes) and its settings (lab/inventory: the group_vars that the
