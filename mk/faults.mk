@@ -7,7 +7,8 @@
 #   make faults-lab                 the five faults that are safe on a shared lab
 #   make faults-lab-disruptive      faults 3 and 6: reboot the dom0 mid-play, cut SSH
 #                                   by a network change (the lab must be yours alone)
-# make lab-test runs all of them in the xen scenario's side effect (fault 3 last).
+# make lab-faults-test runs them on a lab of its own (scenario xen_faults, fault 3 last),
+# but fault 6, which the scenario xen runs (make lab-test).
 # FAULTS_ARGS passes more ansible-playbook options, e.g. on a lab where other
 # sessions make guests at the same time: FAULTS_ARGS='-e faults_snapshot_ignore=kxb'
 FAULTS_ARGS ?=
