@@ -153,8 +153,7 @@ def _unique(items):
 def xen_hypervisor_plan(settings):
     """What the xen_hypervisor role does with its settings: memory, command line, packages, files.
 
-    ``settings`` is the role's ``__xen_hypervisor_settings`` mapping; the result
-    is described in xen_hypervisor_plan.yml.
+    ``settings`` is the role's ``__xen_hypervisor_settings`` mapping; xen_hypervisor_plan.yml describes the result.
     """
     s = _Settings("xen_hypervisor_plan", settings)
     profile = s.profile()

@@ -372,12 +372,9 @@ class _DiskSpec:
     """One ``disk`` entry read as libxlu reads it; ``problems`` lists what xl would refuse."""
 
     def __init__(self):
-        self.target = None
-        self.format = None
-        self.vdev = None
-        self.access = None
-        self.cdrom = False
-        self.had_prefix = False
+        # target, format, vdev, access: filled in this order by positional(), or by keyword.
+        self.target = self.format = self.vdev = self.access = None
+        self.cdrom = self.had_prefix = False
         self.prefixes = []
         self.problems = []
 

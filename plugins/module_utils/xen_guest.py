@@ -82,21 +82,12 @@ GUEST_OPTIONS = dict(
 """One guest's options, none with a default: what an entry leaves out comes from ``defaults``."""
 
 BUILTIN_DEFAULTS = dict(
-    state="running",
-    autostart=True,
-    dist="bookworm",
-    install_method="debootstrap",
-    dir="/srv/xen",
-    config_dir="/etc/xen",
-    memory="512M",
-    vcpus=1,
-    disk_size="2G",
-    swap="128M",
-    noswap=False,
-    fs="ext4",
-    image="sparse",
-    bridge="xenbr0",
-    boot="pygrub",
+    state="running", autostart=True,
+    dist="bookworm", install_method="debootstrap",
+    dir="/srv/xen", config_dir="/etc/xen",
+    memory="512M", vcpus=1,
+    disk_size="2G", swap="128M", noswap=False, fs="ext4", image="sparse",
+    bridge="xenbr0", boot="pygrub",
     fixes=dict(console_kmap=False, lib_tls=False, check_udev_mac=False),
     force_rebuild=False,
 )
@@ -244,10 +235,10 @@ class GuestList:
 
     def __init__(self, module, runner, toolstack, params):
         self.module = module
+        self.check_mode = module.check_mode
         self.runner = runner
         self.tool = toolstack
         self.params = params
-        self.check_mode = module.check_mode
 
     def run(self, planned):
         """Converge every guest of ``planned``; return the module result (``changed``, ``guests``, ``diff``)."""

@@ -41,6 +41,9 @@ from ansible_collections.kuutorvaja.xen.plugins.module_utils.xen_cfg import (
     render_xen_cfg,
 )
 
+# A guest config is a few hundred bytes; a file far larger is no config of ours.
+MAX_CONFIG_BYTES = 1024 * 1024
+
 CONFIG_ARGUMENT_SPEC = dict(
     name=dict(type="str", required=True),
     path=dict(type="path"),
@@ -50,10 +53,8 @@ CONFIG_ARGUMENT_SPEC = dict(
     memory=dict(type="str"),
     maxmem=dict(type="str"),
     vcpus=dict(type="int", default=1),
-    kernel=dict(type="str"),
-    ramdisk=dict(type="str"),
-    root=dict(type="str"),
-    extra=dict(type="str"),
+    # Direct kernel boot (type=pv and pvh); pygrub's guests use bootloader instead.
+    kernel=dict(type="str"), ramdisk=dict(type="str"), root=dict(type="str"), extra=dict(type="str"),
     bootloader=dict(type="str", default="pygrub"),
     disks=dict(type="list", elements="raw"),
     vifs=dict(type="list", elements="raw"),
@@ -71,8 +72,6 @@ CONFIG_ARGUMENT_SPEC = dict(
 )
 """The options of one guest config (xen_guest_config's, without ``toolstack``)."""
 
-# A guest config is a few hundred bytes; a file far larger is no config of ours.
-MAX_CONFIG_BYTES = 1024 * 1024
 HEADER = "# Managed by Ansible (kuutorvaja.xen.xen_guest_config); local changes will be overwritten.\n"
 BOOT_TYPES = ("pv", "pygrub", "pvh", "hvm")
 # Key order per boot style: the guide's own order, so its configs render back alike.

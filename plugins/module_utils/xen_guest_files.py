@@ -59,7 +59,21 @@ def check_guest_path(path, what="path"):
         raise GuestError("%s=%r is not a valid path (NUL byte or a name over 255 bytes)" % (what, path))
 
 
-class Location:
+class _Closing:
+    """``with`` support for what holds descriptors: ``close`` on leaving the block, exceptions pass on."""
+
+    def close(self):
+        raise NotImplementedError
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+
+class Location(_Closing):
     """Where a guest path leads: ``name`` in the directory open as ``dir_fd``.
 
     ``dir_fd`` is None when a directory on the way is missing or is no
@@ -94,15 +108,8 @@ class Location:
             os.close(self.dir_fd)
         self.dir_fd = None
 
-    def __enter__(self):
-        return self
 
-    def __exit__(self, *exc):
-        self.close()
-        return False
-
-
-class GuestTree:
+class GuestTree(_Closing):
     """A mounted guest root, reached only through descriptors opened from it.
 
     Each component is looked up with ``lstat`` relative to its directory's
@@ -121,13 +128,6 @@ class GuestTree:
         if self.root_fd is not None:
             os.close(self.root_fd)
             self.root_fd = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-        return False
 
     def locate(self, path, follow_last=True):
         """The :class:`Location` of guest path ``path`` (its last symlink followed with ``follow_last``)."""
@@ -462,7 +462,7 @@ class GuestMount:
         return self.loop.attachments(self.image)
 
 
-class FileOps:
+class FileOps(_Closing):
     """Declared file operations inside a mounted guest root.
 
     Owner and group names are looked up once, in the guest's /etc/passwd and
@@ -477,13 +477,6 @@ class FileOps:
 
     def close(self):
         self.tree.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-        return False
 
     def _id_map(self, filename):
         if filename not in self._ids:

@@ -34,10 +34,7 @@ attributes:
   check_mode: {support: full, details: ["Reports whether the file and filesystem would grow."]}
   diff_mode: {support: none, details: ["Nothing to show as a diff; the result lists what changed."]}
 options:
-  name:
-    description: The guest the disk belongs to; it must not be running.
-    type: str
-    required: true
+  name: {type: str, required: true, description: The guest the disk belongs to; it must not be running.}
   path:
     description: The disk image file.
     type: path

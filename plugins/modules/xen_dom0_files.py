@@ -38,10 +38,7 @@ options:
     elements: dict
     default: []
     suboptions:
-      path:
-        description: Absolute path.
-        type: str
-        required: true
+      path: {type: str, required: true, description: Absolute path.}
       owner: {type: str, default: root, description: Owner (user name).}
       group: {type: str, default: root, description: Group (group name).}
       mode: {type: raw, default: "0755", description: "Octal permission bits, a string like C('0644') (an unquoted YAML
@@ -52,13 +49,8 @@ options:
     elements: dict
     default: []
     suboptions:
-      path:
-        description: Absolute path.
-        type: str
-        required: true
-      content:
-        description: The whole file.
-        type: str
+      path: {type: str, required: true, description: Absolute path.}
+      content: {type: str, description: The whole file.}
       settings:
         description:
           - Keys to set in the file, in this order. The last active line of a key is replaced; a

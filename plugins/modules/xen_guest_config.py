@@ -28,10 +28,7 @@ attributes:
   check_mode: {support: full, details: ["Reports the change and the diff without writing."]}
   diff_mode: {support: full, details: ["Shows the old and new file."]}
 options:
-  name:
-    description: Guest (domain) name.
-    type: str
-    required: true
+  name: {type: str, required: true, description: Guest (domain) name.}
   path:
     description:
       - Config file path. Default C(CONFIG_DIR/NAME.cfg), where C(CONFIG_DIR) is O(config_dir).
@@ -144,15 +141,9 @@ options:
     description: Enable PAE for a 32-bit HVM guest that needs more memory.
     type: bool
     default: false
-  on_poweroff:
-    description: Action when the guest powers off.
-    type: str
-  on_reboot:
-    description: Action when the guest reboots.
-    type: str
-  on_crash:
-    description: Action when the guest crashes.
-    type: str
+  on_poweroff: {type: str, description: Action when the guest powers off.}
+  on_reboot: {type: str, description: Action when the guest reboots.}
+  on_crash: {type: str, description: Action when the guest crashes.}
   settings:
     description: Further C(key = value) settings (strings, integers, lists of those).
     type: dict

@@ -156,16 +156,8 @@ persistent_net:
   type: list
   elements: dict
   sample: [{"mac": "00:16:3e:2c:7e:ef", "name": "eth0", "file": "/etc/udev/rules.d/z25_persistent-net.rules"}]
-layout:
-  description: C(filesystem) or C(partitioned).
-  returned: always
-  type: str
-  sample: filesystem
-partition:
-  description: The partition mounted (partitioned images).
-  returned: always
-  type: int
-  sample: null
+layout: {returned: always, type: str, sample: filesystem, description: C(filesystem) or C(partitioned).}
+partition: {returned: always, type: int, sample: null, description: The partition mounted (partitioned images).}
 commands_run: {returned: always, type: list, elements: list, description: "Every command the module ran on the dom0, in order,
   as argv lists (reads too, a poll once, URL passwords masked), also on failure."}
 """
