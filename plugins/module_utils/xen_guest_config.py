@@ -10,8 +10,10 @@ Private to the kuutorvaja.xen collection: no API promise to other code.
 of one of five boot styles (PV with a dom0 kernel, pygrub, PVH with a dom0
 kernel, HVM in Xen 3.x's legacy form, HVM in xl's current form); :func:`render_guest_config` renders it
 with ``xen_cfg.render_xen_cfg``. :class:`GuestConfigFile` compares the wanted
-settings with the parsed file (never raw text), writes atomically and says
-whether a running guest needs a restart to see the change.
+settings with the parsed file (never raw text), has the toolstack's dry run
+read a changed config from a private copy before it writes atomically, and
+says how a running guest takes the change (:func:`classify_changes`:
+config-only, live, restart), applying a live one when asked.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import re
 import shutil
 import tempfile
 
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.command import CommandError
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.file_write import write_atomically
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_model import (
     CONFIG_DIR,
@@ -37,7 +40,6 @@ from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_model import 
     vcpu_count,
     within,
 )
-from ansible_collections.kuutorvaja.xen.plugins.module_utils.command import CommandError
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.toolstack import ConfigRejected
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.xen_cfg import (
     XenCfgError,
@@ -572,7 +574,7 @@ def classify_changes(old, new, details=None, toolstack=None):
         if details:
             applied = {change["setting"] for change in live}
             pending = [reason for reason in config_differences(normalise_guest_config(old), details)
-                       if reason.split(":")[0] not in applied and not (reason.startswith("vif") and "vif" in applied)]
+                       if reason.split(":")[0] not in applied]
             if pending:
                 restart.append("the running guest already differs from the old config: %s" % "; ".join(pending))
     if toolstack is not None and not restart:
