@@ -19,6 +19,10 @@ Public interface (other module_utils and modules build on these names):
   ``is_running()``, ``create()``, ``shutdown()``, ``destroy()``, ``pause()``,
   ``unpause()``, ``reboot()``, ``wait_for()``, ``uptime()``, ``info()``,
   ``dmesg()``, ``domain_details()``.
+* Config checks and live changes: ``dry_run()`` (the toolstack's own parse
+  of a config file, creating nothing; :class:`ConfigRejected` when it
+  refuses it), ``mem_set()``, ``vcpu_set()``, ``network_attach()``,
+  ``block_attach()``.
 * Names of domains holding their disks: ``names_with_id()``.
 * Pure parsers, usable without a module: :func:`parse_domain_list`,
   :func:`parse_info`, :func:`hypervisor_facts`, :func:`parse_xl_list_long`,
@@ -51,6 +55,7 @@ from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_model import 
     normalise_disk,
     normalise_nic,
 )
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.xen_cfg import disk_spec_details
 
 TOOLSTACK_CHOICES = ("auto", "xl", "xm")
 """Values of the shared ``toolstack`` option."""
@@ -139,6 +144,27 @@ def vif_device(domid, index=0):
 
 class ToolstackError(GuestError):
     """Toolstack selection or output parsing failed; the message says why (a GuestError: every module reports it)."""
+
+
+# The longest part of a toolstack's own message that goes into a module's.
+MAX_TOOL_MESSAGE = 2000
+
+
+class ConfigRejected(ToolstackError):
+    """The toolstack's dry run refused a config file; ``message`` is its own stderr, trimmed."""
+
+    def __init__(self, tool, message):
+        ToolstackError.__init__(self, "%s rejects the config: %s" % (tool, message))
+        self.tool = tool
+        self.message = message
+
+
+def tool_message(text, limit=MAX_TOOL_MESSAGE):
+    """A CLI's stderr for a message: its progress lines (``Parsing config from``) dropped, stripped, capped."""
+    lines = [line.rstrip() for line in (text or "").splitlines()
+             if line.strip() and not re.match(r"(Parsing|Using) config( file)? ", line.strip())]
+    message = "\n".join(lines).strip()
+    return message if len(message) <= limit else message[:limit] + " [...]"
 
 
 # What each CLI prints when the daemon it talks to is not there (xl: libxl
@@ -596,6 +622,60 @@ class Toolstack:
             return None
         return parse_uptime(out, name)
 
+    # -- config checks -----------------------------------------------------------
+
+    dry_run_args = None
+
+    def dry_run(self, path):
+        """Have the toolstack read the config file ``path`` as ``create`` would, creating nothing.
+
+        Returns ``(stdout, warnings)``: what it printed (xl: the domain
+        config as libxl JSON; xm: SXP) and its complaints on stderr that did
+        not stop it (xl goes on past an unknown vif key). Raises
+        :class:`ConfigRejected` quoting its stderr when it refuses the file,
+        or :class:`ToolstackDaemonError` when its daemon does not answer.
+        """
+        args = list(self.dry_run_args) + [path]
+        rc, out, err = self._run(*args, check_rc=False)
+        if rc != 0:
+            failure = explain_failure(self.name, CommandError([self.name] + args, rc, out, err))
+            if isinstance(failure, ToolstackDaemonError):
+                raise failure
+            raise ConfigRejected(self.name, tool_message(err) or tool_message(out) or "exit status %s, no message" % rc)
+        return out, tool_message(err)
+
+    # -- live changes of a running domain -----------------------------------------
+
+    def mem_set(self, name, mib):
+        """Set the balloon target of ``name`` to ``mib`` MiB (up to the maxmem it was started with)."""
+        self._run("mem-set", name, self.mem_arg(mib))
+
+    @staticmethod
+    def mem_arg(mib):
+        """``mem-set``'s size argument for ``mib`` MiB."""
+        return "%dm" % mib
+
+    def vcpu_set(self, name, count):
+        """Bring ``name``'s online vCPUs to ``count`` (up to the maxvcpus it was started with)."""
+        self._run("vcpu-set", name, str(count))
+
+    def network_attach(self, name, spec):
+        """Hot-plug a NIC into ``name``: ``spec`` is a config ``vif`` entry (``mac=...,bridge=...``)."""
+        self._run(*self.network_attach_argv(name, spec))
+
+    @staticmethod
+    def network_attach_argv(name, spec):
+        """The arguments of ``network-attach`` for a ``vif`` entry: one ``key=value`` each."""
+        return ["network-attach", name] + [part.strip() for part in str(spec).split(",") if part.strip()]
+
+    def block_attach(self, name, spec):
+        """Hot-plug a disk into ``name``: ``spec`` is a config ``disk`` entry."""
+        self._run(*self.block_attach_argv(name, spec))
+
+    def block_attach_argv(self, name, spec):
+        """The arguments of ``block-attach`` for a ``disk`` entry (xl takes the entry as it is)."""
+        return ["block-attach", name, str(spec)]
+
     # -- acting ----------------------------------------------------------------
 
     def create(self, config, paused=False):
@@ -729,6 +809,8 @@ class XlToolstack(Toolstack):
 
     name = "xl"
     list_long_argv = ("list", "-l")
+    # -N: parse, print the domain config as JSON, create nothing.
+    dry_run_args = ("-N", "create")
     log_dir = "/var/log/xen"
 
     def restart_settled(self, name, domid):
@@ -752,11 +834,27 @@ class XmToolstack(Toolstack):
 
     name = "xm"
     list_long_argv = ("list", "--long")
+    dry_run_args = ("create", "--dryrun")
     # ``xm restore`` of Xen 3.x has no ``-p``: xen_domain restores, then pauses by name.
     restore_paused = False
 
     def _parse_long(self, text):
         return parse_xm_list_long(text)
+
+    @staticmethod
+    def mem_arg(mib):
+        """xm's ``mem-set`` takes MiB without a unit."""
+        return str(mib)
+
+    def block_attach_argv(self, name, spec):
+        """xm's ``block-attach`` takes the back end, front end and mode apart (``file:/x.img xvdb w``)."""
+        details = disk_spec_details(spec)
+        if details["problems"] or not details["target"]:
+            raise ToolstackError("xm block-attach cannot take the disk %r" % str(spec))
+        prefixes = details["prefixes"] or (["phy"] if details["target"].startswith("/dev/") else ["file"])
+        backend = "".join(p + ":" for p in prefixes) + details["target"]
+        vdev = details["vdev"] + (":cdrom" if details["cdrom"] and ":" not in details["vdev"] else "")
+        return ["block-attach", name, backend, vdev, details["access"]]
 
 
 TOOLSTACKS = {"xl": XlToolstack, "xm": XmToolstack}

@@ -10,15 +10,21 @@ Private to the kuutorvaja.xen collection: no API promise to other code.
 of one of five boot styles (PV with a dom0 kernel, pygrub, PVH with a dom0
 kernel, HVM in Xen 3.x's legacy form, HVM in xl's current form); :func:`render_guest_config` renders it
 with ``xen_cfg.render_xen_cfg``. :class:`GuestConfigFile` compares the wanted
-settings with the parsed file (never raw text), writes atomically and says
-whether a running guest needs a restart to see the change.
+settings with the parsed file (never raw text), has the toolstack's dry run
+read a changed config from a private copy before it writes atomically, and
+says how a running guest takes the change (:func:`classify_changes`:
+config-only, live, restart), applying a live one when asked.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import shutil
+import tempfile
 
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.command import CommandError
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.file_write import write_atomically
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_model import (
     CONFIG_DIR,
@@ -34,11 +40,15 @@ from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_model import 
     vcpu_count,
     within,
 )
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.toolstack import ConfigRejected
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.xen_cfg import (
     XenCfgError,
+    config_differences,
+    normalise_guest_config,
     parse_disk_spec,
     parse_xen_cfg,
     render_xen_cfg,
+    xl_integer,
 )
 
 # A guest config is a few hundred bytes; a file far larger is no config of ours.
@@ -72,6 +82,12 @@ CONFIG_ARGUMENT_SPEC = dict(
 )
 """The options of one guest config (xen_guest_config's, without ``toolstack``)."""
 
+# The only key a changed value of needs nothing: xen-tools' dhcp, which xl
+# does not read. The on_* actions are read at create and kept by the running
+# domain (no xl command changes them), so they need a restart like the rest.
+CONFIG_ONLY_KEYS = ("dhcp",)
+# The dry run's JSON kept in the result: larger than this, only its main sections.
+MAX_PARSED_BYTES = 64 * 1024
 HEADER = "# Managed by Ansible (kuutorvaja.xen.xen_guest_config); local changes will be overwritten.\n"
 BOOT_TYPES = ("pv", "pygrub", "pvh", "hvm")
 # Key order per boot style: the guide's own order, so its configs render back alike.
@@ -326,19 +342,93 @@ class GuestConfigFile:
         self.module.warn("%s %s; force: true, so it is %sd (its text is left out of the diff)" % (self.path, why, action))
         return "(not shown: %s %s)\n" % (self.path, why), None
 
-    def ensure(self, settings, boot, running):
-        """Make the file hold ``settings``; return the module result."""
+    def ensure(self, settings, boot, running, toolstack=None, apply_live=False):
+        """Make the file hold ``settings``; return the module result.
+
+        With ``toolstack`` a changed config is first read by the toolstack's
+        dry run (check mode too: it creates nothing), and the change of a
+        running guest is classified (:func:`classify_changes`); with
+        ``apply_live`` too, a change that is live as a whole is applied to
+        the guest after the file is written, instead of asking for a restart.
+        """
         text, current = self.read(settings.get("name"), "replace")
         new_text = render_guest_config(settings, boot)
         changed = current is None or canonical(current) != canonical(settings)
         result = {"changed": changed, "path": self.path, "settings": settings,
                   "restart_required": bool(changed and running), "running": running}
-        if changed:
-            result["diff"] = {"before": text or "", "after": new_text,
-                              "before_header": self.path if text is not None else "(absent)", "after_header": self.path}
-            if not self.module.check_mode:
-                self.write(new_text)
+        if toolstack is not None:
+            result.update(validated=False, change_class="none", live_changes=[], restart_reasons=[], live_applied=False)
+        if not changed:
+            return result
+        result["diff"] = {"before": text or "", "after": new_text,
+                          "before_header": self.path if text is not None else "(absent)", "after_header": self.path}
+        live = []
+        if toolstack is not None:
+            result.update(self.validate(new_text, toolstack))
+            result["change_class"] = "config-only"
+            if running:
+                details = toolstack.domain_details(settings["name"]).get(settings["name"])
+                classes = classify_changes(current, settings, details, toolstack)
+                result.update(classes)
+                live = classes["live_changes"] if classes["change_class"] == "live" else []
+                result["restart_required"] = classes["change_class"] == "restart" or bool(live and not apply_live)
+                result["live_applied"] = bool(live and apply_live)
+        if not self.module.check_mode:
+            self.write(new_text)
+            if live and apply_live:
+                self.apply_live(settings["name"], live, toolstack)
         return result
+
+    def validate(self, text, toolstack):
+        """The toolstack's dry run of ``text``, from a private copy: the real file is not touched yet.
+
+        Returns ``{validated, validated_by, parsed}``; raises
+        :class:`GuestError` with the toolstack's own message when it refuses
+        the text. The copy (0600, in a 0700 directory of its own) is removed
+        whatever happens.
+        """
+        command = " ".join([toolstack.name] + list(toolstack.dry_run_args))
+        directory = tempfile.mkdtemp(prefix="kuutorvaja-xen-check-")
+        try:
+            candidate = os.path.join(directory, os.path.basename(self.path))
+            try:
+                handle = os.fdopen(os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w")
+                with handle:
+                    handle.write(text)
+            except OSError as exc:
+                raise GuestError("cannot write the new config for %s to %s for %s: %s"
+                                 % (self.path, directory, command, exc.strerror or exc))
+            try:
+                out, warnings = toolstack.dry_run(candidate)
+            except ConfigRejected as exc:
+                raise GuestError("%s rejects the new config for %s, which is left as it was: %s"
+                                 % (command, self.path, exc.message.replace(candidate, "%s (new)" % self.path)))
+        finally:
+            shutil.rmtree(directory, ignore_errors=True)
+        if warnings:
+            self.module.warn("%s accepts the new config for %s, with: %s"
+                             % (command, self.path, warnings.replace(candidate, "%s (new)" % self.path)))
+        result = {"validated": True, "validated_by": command}
+        parsed = dry_run_summary(out)
+        if parsed is not None:
+            result["parsed"] = parsed
+        return result
+
+    def apply_live(self, name, changes, toolstack):
+        """Apply the live ``changes`` (from :func:`classify_changes`) to the running guest ``name``."""
+        try:
+            for change in changes:
+                if change["setting"] == "memory":
+                    toolstack.mem_set(name, change["after"])
+                elif change["setting"] == "vcpus":
+                    toolstack.vcpu_set(name, change["after"])
+                elif change["setting"] == "vif":
+                    toolstack.network_attach(name, change["after"])
+                else:
+                    toolstack.block_attach(name, change["after"])
+        except (CommandError, GuestError) as exc:
+            raise GuestError("%s is written, but applying it to the running guest %s failed: %s; "
+                             "restart the guest to apply the rest" % (self.path, name, exc))
 
     def write(self, text):
         """Write ``text`` to the file atomically (an existing file keeps its owner and mode)."""
@@ -365,6 +455,136 @@ class GuestConfigFile:
         return {"changed": True, "path": self.path, "diff": {"before": before, "after": ""}}
 
 
+def dry_run_summary(out):
+    """xl's dry-run JSON as a dict without its empty members and the uuid it invents on every run.
+
+    ``None`` for output that is not JSON (xm's SXP, an old xl's). Larger than
+    :data:`MAX_PARSED_BYTES`, only ``c_info``, ``b_info``, ``disks`` and ``nics``.
+    """
+    try:
+        parsed = json.loads(out or "")
+    except ValueError:
+        return None
+    if not isinstance(parsed, dict):
+        return None
+
+    def pruned(value):
+        if isinstance(value, dict):
+            kept = {k: pruned(v) for k, v in value.items() if k != "uuid"}
+            return {k: v for k, v in kept.items() if v not in ({}, [], None, "")}
+        if isinstance(value, list):
+            return [pruned(v) for v in value]
+        return value
+
+    parsed = pruned(parsed)
+    if len(json.dumps(parsed)) > MAX_PARSED_BYTES:
+        parsed = {k: parsed[k] for k in ("c_info", "b_info", "disks", "nics") if k in parsed}
+    return parsed
+
+
+_LIMITS = {"memory": ("maxmem", "max_memory_mib", " MiB"), "vcpus": ("maxvcpus", "max_vcpus", "")}
+
+
+def _int_setting(settings, key):
+    try:
+        return xl_integer((settings or {}).get(key), key)
+    except XenCfgError:
+        return None
+
+
+def _entries(value):
+    return [] if value is None else list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def _shown(value):
+    return "(unset)" if value is None else ", ".join(value) if isinstance(value, list) else value
+
+
+def _scalar_change(key, old, new, details, live, restart):
+    """memory or vcpus: live up to the ceiling the guest was started with (maxmem, maxvcpus)."""
+    limit_key, detail_key, unit = _LIMITS[key]
+    was, wanted = _int_setting(old, key), _int_setting(new, key)
+    ceiling = (details or {}).get(detail_key)
+    if ceiling is None:
+        ceiling = _int_setting(old, limit_key) or was
+    if wanted is None or ceiling is None or wanted > ceiling:
+        restart.append("%s: %s -> %s%s, above the %s%s the guest was started with (%s)"
+                       % (key, _shown(was), _shown(wanted), unit, ceiling, unit, limit_key))
+    else:
+        live.append({"setting": key, "before": was, "after": wanted})
+
+
+def _device_change(key, old, new, live, restart):
+    """vif or disk: entries added at the end are hot-plugged; a removed or changed entry needs a restart.
+
+    A device taken from a running guest may be in use (a mounted disk), and
+    one added before the end would change the device numbers at its next boot.
+    """
+    before, after = _entries((old or {}).get(key)), _entries(new.get(key))
+    if len(after) > len(before) and canonical({key: after[:len(before)]}) == canonical({key: before}):
+        live.extend({"setting": key, "before": None, "after": str(entry)} for entry in after[len(before):])
+    else:
+        restart.append("%s: entries removed or changed (only entries added at the end are hot-plugged): [%s] -> [%s]"
+                       % (key, ", ".join(map(str, before)), ", ".join(map(str, after))))
+
+
+def _live_argv(change, name, toolstack):
+    """The command that applies one live change (what ``apply_live`` runs)."""
+    if change["setting"] == "memory":
+        return [toolstack.name, "mem-set", name, toolstack.mem_arg(change["after"])]
+    if change["setting"] == "vcpus":
+        return [toolstack.name, "vcpu-set", name, str(change["after"])]
+    if change["setting"] == "vif":
+        return [toolstack.name] + toolstack.network_attach_argv(name, change["after"])
+    return [toolstack.name] + toolstack.block_attach_argv(name, change["after"])
+
+
+def classify_changes(old, new, details=None, toolstack=None):
+    """How the running guest can take the change of its config from ``old`` to ``new`` (parsed settings).
+
+    Returns ``{change_class, live_changes, restart_reasons, config_only}``;
+    ``change_class`` is ``restart`` when any change needs one, else ``live``
+    when any can be applied to the running guest, else ``config-only``
+    (:data:`CONFIG_ONLY_KEYS`). Live: ``memory`` up to the guest's maxmem
+    and ``vcpus`` up to its maxvcpus (``details``, the running domain as
+    ``Toolstack.domain_details`` reads it; without them the old config's
+    values), and ``vif``/``disk`` entries added at the end. A running guest
+    that already differs from the old config (an earlier change that waits
+    for its restart) needs a restart. With ``toolstack`` each live change
+    carries the ``argv`` that applies it.
+    """
+    live, restart, config_only = [], [], []
+    if old is None:
+        restart.append("there was no config of this guest before")
+    else:
+        before, after = canonical(old), canonical(new)
+        for key in list(after) + [k for k in before if k not in after]:
+            if before.get(key) == after.get(key):
+                continue
+            if key in CONFIG_ONLY_KEYS:
+                config_only.append(key)
+            elif key in _LIMITS:
+                _scalar_change(key, old, new, details, live, restart)
+            elif key in ("vif", "disk"):
+                _device_change(key, old, new, live, restart)
+            else:
+                restart.append("%s: %s -> %s" % (key, _shown(before.get(key)), _shown(after.get(key))))
+        if details:
+            applied = {change["setting"] for change in live}
+            pending = [reason for reason in config_differences(normalise_guest_config(old), details)
+                       if reason.split(":")[0] not in applied]
+            if pending:
+                restart.append("the running guest already differs from the old config: %s" % "; ".join(pending))
+    if toolstack is not None and not restart:
+        for change in live:
+            try:
+                change["argv"] = _live_argv(change, new.get("name"), toolstack)
+            except GuestError as exc:
+                restart.append(str(exc))
+    change_class = "restart" if restart else "live" if live else "config-only"
+    return {"change_class": change_class, "live_changes": live, "restart_reasons": restart, "config_only": config_only}
+
+
 def config_request(params, force=False):
     """Check ``params`` (xen_guest_config's options) before anything is read: ``(name, path, settings)``.
 
@@ -382,17 +602,23 @@ def config_request(params, force=False):
     return name, path, settings
 
 
-def converge_config(module, request, boot, domains, force=False):
+def converge_config(module, request, boot, domains, force=False, toolstack=None, apply_live=False):
     """Make the config of ``request`` (from :func:`config_request`) hold its settings, or remove it; return the result.
 
     ``domains`` holds the names of the domains with an id (one toolstack
     read): the config of one of them is reported as needing a restart, and
     is not removed. ``force`` lets a file that is not this guest's config go.
+    With ``toolstack`` a new config is checked by its dry run first and a
+    running guest's change classified; ``apply_live`` applies a live one
+    (see :meth:`GuestConfigFile.ensure`).
     """
     name, path, settings = request
     config = GuestConfigFile(module, path, force, domains)
     running = name in domains
-    result = config.remove(running, name) if settings is None else config.ensure(settings, boot or "pv", running)
+    if settings is None:
+        result = config.remove(running, name)
+    else:
+        result = config.ensure(settings, boot or "pv", running, toolstack=toolstack, apply_live=apply_live)
     result["name"] = name
     result["autostart"] = autostarts(name, path)
     return result

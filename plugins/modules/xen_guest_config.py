@@ -20,12 +20,21 @@ description:
     xl's current form (C(type='hvm')).
   - Compares settings, not text - quotes, spacing, key order and MAC case do
     not cause a rewrite.
-  - A changed config of a running guest is written and reported with
-    RV(restart_required=true); the running guest keeps its old settings until
-    it is restarted (e.g. M(kuutorvaja.xen.xen_domain) with C(state=rebooted)).
+  - A changed config is first read by the toolstack itself, from a private copy (C(xl -N create COPY),
+    C(xm create --dryrun COPY) on Xen 3.x), in check mode too - the dry run creates nothing. When the
+    toolstack refuses it, the module fails with the toolstack's own message and the file stays as it was.
+  - The change of a running guest is classified (RV(change_class)) - C(config-only) (xen-tools' C(dhcp), which
+    xl does not read), C(live) (C(memory) up to
+    the maxmem the guest was started with, C(vcpus) up to its maxvcpus, C(vif) and C(disk) entries added at
+    the end of their lists) or C(restart) (anything else, a removed or changed device among it, and a guest
+    that already differs from its old config).
+  - A C(restart) change, or a C(live) one without O(apply_live=true), is written and reported with
+    RV(restart_required=true); the running guest keeps its old settings until it is restarted
+    (e.g. M(kuutorvaja.xen.xen_domain) with C(state=rebooted)).
 extends_documentation_fragment: [kuutorvaja.xen.toolstack, kuutorvaja.xen.guest_lock, kuutorvaja.xen.attributes]
 attributes:
-  check_mode: {support: full, details: ["Reports the change and the diff without writing."]}
+  check_mode: {support: full, details: ["Reports the change and the diff without writing; runs the toolstack's dry run
+    (which creates nothing) and predicts the live changes without applying them."]}
   diff_mode: {support: full, details: ["Shows the old and new file."]}
 options:
   name: {type: str, required: true, description: Guest (domain) name.}
@@ -147,6 +156,15 @@ options:
   settings:
     description: Further C(key = value) settings (strings, integers, lists of those).
     type: dict
+  apply_live:
+    description:
+      - When the change of a running guest is C(live) as a whole (see RV(change_class)), apply it to the guest after
+        writing the file - C(xl mem-set), C(xl vcpu-set), C(xl network-attach), C(xl block-attach) (the C(xm)
+        commands on Xen 3.x) - instead of asking for a restart (RV(restart_required=false)).
+      - A change that needs a restart anyway is not applied in part.
+      - In check mode the commands are only predicted (RV(live_changes)).
+    type: bool
+    default: false
 seealso:
   - module: kuutorvaja.xen.xen_guest
   - module: kuutorvaja.xen.xen_domain
@@ -209,6 +227,23 @@ EXAMPLES = r"""
     name: full-virt
     state: rebooted
   when: cfg.restart_required
+
+- name: More memory for a running guest started with maxmem 1024M, ballooned at once (xl mem-set)
+  kuutorvaja.xen.xen_guest_config:
+    name: web1
+    type: pvh
+    kernel: /var/lib/xen/kernels/web1/vmlinuz
+    root: /dev/xvda2 ro
+    memory: 768M
+    maxmem: 1024M
+    disks:
+      - {target: /data/domains/web1/disk.img, vdev: xvda2}
+    apply_live: true
+  register: web1_cfg
+
+- name: Show what xl made of the new config
+  ansible.builtin.debug:
+    msg: "{{ web1_cfg.change_class }}: {{ web1_cfg.live_changes | map(attribute='argv') | list }}; {{ web1_cfg.parsed.b_info | default({}) }}"
 """
 
 RETURN = r"""
@@ -228,10 +263,67 @@ running:
   type: bool
   sample: false
 restart_required:
-  description: The config changed while the guest runs; restart it to apply.
+  description:
+    - The config changed while the guest runs, and the running guest does not have the change - RV(change_class=restart),
+      or C(live) without O(apply_live=true); restart it to apply.
   returned: state=present
   type: bool
   sample: false
+validated:
+  description: The toolstack's dry run read the new config and accepted it (false when nothing changed).
+  returned: state=present
+  type: bool
+  sample: true
+validated_by:
+  description: The dry run that read the new config (run on a private copy, which is removed afterwards).
+  returned: when validated
+  type: str
+  sample: xl -N create
+parsed:
+  description:
+    - The domain configuration C(xl -N create) made of the new config (libxl's JSON, as one domain's C(config)
+      of C(xl list -l)), without its empty members and the C(uuid) xl invents on every dry run; a few KiB.
+    - Larger than 64 KiB, only its C(c_info), C(b_info), C(disks) and C(nics).
+    - Not returned for C(xm), which prints SXP.
+  returned: when validated by xl
+  type: dict
+  sample: {"c_info": {"type": "pv", "name": "web1"}, "b_info": {"max_vcpus": 1, "avail_vcpus": [0], "max_memkb": 1048576,
+           "target_memkb": 786432}, "disks": [{"pdev_path": "/data/domains/web1/disk.img", "vdev": "xvda2", "format": "raw",
+           "readwrite": 1}]}
+change_class:
+  description:
+    - How the change reaches the guest. V(none) - nothing changed. V(config-only) - the guest is not running, or only
+      keys the toolstack does not read changed (xen-tools' C(dhcp)); the C(on_*) actions are kept by a running guest
+      from its start, so they need a restart. V(live) - the running guest can take every change at once
+      (see RV(live_changes)). V(restart) - some change needs a restart (see RV(restart_reasons)).
+  returned: state=present
+  type: str
+  sample: live
+live_changes:
+  description:
+    - The changes that can be applied to the running guest, each C(setting) (C(memory) in MiB, C(vcpus), C(vif),
+      C(disk)), C(before), C(after), and C(argv), the command that applies it (when the change is C(live) as a whole).
+  returned: state=present
+  type: list
+  elements: dict
+  sample: [{"setting": "memory", "before": 512, "after": 768, "argv": ["xl", "mem-set", "web1", "768m"]}]
+live_applied:
+  description: The live changes were applied (O(apply_live=true)); in check mode, that they would be.
+  returned: state=present
+  type: bool
+  sample: true
+restart_reasons:
+  description: Why the change needs a restart of the running guest, one line each.
+  returned: state=present
+  type: list
+  elements: str
+  sample: ["maxmem: 1024 -> 2048"]
+config_only:
+  description: The changed keys that the running guest does not need (xen-tools' C(dhcp)).
+  returned: when the guest is running and its config changed
+  type: list
+  elements: str
+  sample: ["dhcp"]
 autostart:
   description: Whether C(/etc/xen/auto/NAME.cfg) is a symlink to this config (so the role needs no further read).
   returned: always
@@ -254,7 +346,8 @@ from ansible_collections.kuutorvaja.xen.plugins.module_utils.xen_guest_config im
     converge_config,
 )
 
-ARGUMENT_SPEC = dict(CONFIG_ARGUMENT_SPEC, force=dict(type="bool", default=False), **TOOLSTACK_ARGUMENT_SPEC)
+ARGUMENT_SPEC = dict(CONFIG_ARGUMENT_SPEC, force=dict(type="bool", default=False), apply_live=dict(type="bool", default=False),
+                     **TOOLSTACK_ARGUMENT_SPEC)
 
 
 def main():
@@ -266,8 +359,9 @@ def main():
     try:
         request = config_request(params, force=params["force"])
         with locked(guest=request[0], shared=module.check_mode):
-            result = converge_config(module, request, params["type"], get_toolstack(module, runner, params["toolstack"]).names_with_id(),
-                                     force=params["force"])
+            tool = get_toolstack(module, runner, params["toolstack"])
+            result = converge_config(module, request, params["type"], tool.names_with_id(), force=params["force"],
+                                     toolstack=tool, apply_live=params["apply_live"])
     except (GuestError, CommandError) as exc:
         module.fail_json(msg=str(exc), commands_run=commands_run(module))
     module.exit_json(**result, commands_run=commands_run(module))

@@ -80,7 +80,9 @@ class CommandScript:
 
     ``argv`` is compared with the executable's directory stripped, so
     ``["xl", "list"]`` matches ``/usr/sbin/xl list``. An unexpected or extra
-    call fails the test with both argv lists shown.
+    call fails the test with both argv lists shown. A callable stdout or
+    stderr is called with the argv when the command runs (to look at a file
+    the command is given while it exists).
     """
 
     def __init__(self, calls):
@@ -99,6 +101,8 @@ class CommandScript:
             raise AssertionError("command %d: expected %r, got %r" % (index, list(want), argv))
         assert kwargs.get("environ_update", {}).get("LANG") == "C", "commands must run with LANG=C"
         assert isinstance(args, list), "commands must be argv lists"
+        out = out(argv) if callable(out) else out
+        err = err(argv) if callable(err) else err
         if creates and rc == 0:
             with open(creates, "w") as handle:
                 handle.write("written by %s\n" % " ".join(argv))

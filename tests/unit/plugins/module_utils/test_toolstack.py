@@ -590,3 +590,65 @@ def test_disk_users_of_a_disk_nobody_has(tmp_path):
     # A path that does not exist is nobody's disk, and costs no command.
     tool, runner, clock = make([])
     assert tool.disk_users(str(tmp_path / "missing.img")) == [] and runner.seen == []
+
+
+# -- dry run and live changes -------------------------------------------------------
+
+
+@pytest.mark.parametrize("cls, argv", [
+    (ts.XlToolstack, ["xl", "-N", "create", "/tmp/c/web1.cfg"]),
+    (ts.XmToolstack, ["xm", "create", "--dryrun", "/tmp/c/web1.cfg"]),
+])
+def test_dry_run_accepts_and_passes_on_what_the_tool_printed(cls, argv):
+    tool, runner, dummy = make([(argv, 0, "{}", "Parsing config from /tmp/c/web1.cfg\nunrecognized argument `colour=blue'\n")], cls)
+    assert tool.dry_run("/tmp/c/web1.cfg") == ("{}", "unrecognized argument `colour=blue'")
+    assert runner.seen == [argv]
+
+
+def test_dry_run_rejection_quotes_xl_without_its_progress_line():
+    err = fixture_text("xen-4.17/xl-N-create-bad-disk.stderr")
+    tool, dummy, dummy2 = make([(["xl", "-N", "create", "/tmp/kxprobe-test1.cfg"], 1, "", err)])
+    with pytest.raises(ts.ConfigRejected) as caught:
+        tool.dry_run("/tmp/kxprobe-test1.cfg")
+    assert caught.value.message == ("/tmp/kxprobe-test1.cfg: config parsing error in disk specification: too many "
+                                    "positional parameters: near `bogus' in `file:/srv/xen/domains/test1/swap.img,xvda1,w,bogus'")
+    assert "Parsing config" not in str(caught.value)
+
+
+def test_dry_run_with_xenstored_down_names_the_daemon():
+    tool, dummy, dummy2 = make([(["xl", "-N", "create", "/c"], 1, "", fixture_text("xen-4.17/xl-no-xenstore.stderr"))])
+    with pytest.raises(ts.ToolstackDaemonError, match="xenstored is not running"):
+        tool.dry_run("/c")
+
+
+def test_tool_message_is_capped():
+    message = ts.tool_message("x" * 5000)
+    assert len(message) == ts.MAX_TOOL_MESSAGE + len(" [...]") and message.endswith(" [...]")
+    assert ts.tool_message("Parsing config from /a\n\n") == ""
+
+
+@pytest.mark.parametrize("cls, method, args, argv", [
+    (ts.XlToolstack, "mem_set", ("web1", 768), ["xl", "mem-set", "web1", "768m"]),
+    (ts.XmToolstack, "mem_set", ("web1", 768), ["xm", "mem-set", "web1", "768"]),
+    (ts.XlToolstack, "vcpu_set", ("web1", 2), ["xl", "vcpu-set", "web1", "2"]),
+    (ts.XmToolstack, "vcpu_set", ("web1", 2), ["xm", "vcpu-set", "web1", "2"]),
+    (ts.XlToolstack, "network_attach", ("web1", "mac=00:16:3E:00:00:02,bridge=xenbr0"),
+     ["xl", "network-attach", "web1", "mac=00:16:3E:00:00:02", "bridge=xenbr0"]),
+    (ts.XlToolstack, "block_attach", ("web1", "file:/srv/web1-data.img,xvdb,w"),
+     ["xl", "block-attach", "web1", "file:/srv/web1-data.img,xvdb,w"]),
+    (ts.XmToolstack, "block_attach", ("web1", "file:/srv/web1-data.img,xvdb,w"),
+     ["xm", "block-attach", "web1", "file:/srv/web1-data.img", "xvdb", "w"]),
+    (ts.XmToolstack, "block_attach", ("web1", "phy:/dev/vg0/data,hdc:cdrom,r"),
+     ["xm", "block-attach", "web1", "phy:/dev/vg0/data", "hdc:cdrom", "r"]),
+])
+def test_live_change_commands(cls, method, args, argv):
+    tool, runner, dummy = make([(argv, 0, "", "")], cls)
+    getattr(tool, method)(*args)
+    assert runner.seen == [argv]
+
+
+def test_xm_block_attach_refuses_a_disk_it_cannot_take():
+    tool, runner, dummy = make([], ts.XmToolstack)
+    with pytest.raises(ts.ToolstackError, match="xm block-attach cannot take"):
+        tool.block_attach("web1", "/srv/a.img")
+    assert runner.seen == []

@@ -324,3 +324,32 @@ def test_config_request_keeps_configs_in_the_config_directory(params, force, mes
 ])
 def test_config_request_paths(params, force, path):
     assert config_request(dict(dict(SEED_PV, name="web1"), **params), force=force)[1] == path
+
+
+class _DryRunTool:
+    """A toolstack stand-in for the dry run: what it printed, and the copy it was given."""
+
+    name = "xm"
+    dry_run_args = ("create", "--dryrun")
+
+    def __init__(self, out, warnings):
+        self.out, self.warnings, self.seen = out, warnings, []
+
+    def dry_run(self, path):
+        self.seen.append(path)
+        return self.out, self.warnings.replace("COPY", path)
+
+
+def test_dry_run_warnings_are_passed_on_naming_the_real_file(tmp_path):
+    """xl goes on past an unknown vif key with a complaint; xm prints SXP (no parsed)."""
+    path = str(tmp_path / "web1.cfg")
+    module = _module()
+    warnings = []
+    module.warn = warnings.append
+    tool = _DryRunTool("(vm (name web1))", "COPY:7: warning: unrecognized argument `colour=blue'")
+    result = GuestConfigFile(module, path).ensure(build_settings(dict(SEED_PV, name="web1")), "pv", False, toolstack=tool)
+    assert result["validated"] and result["validated_by"] == "xm create --dryrun" and "parsed" not in result
+    assert warnings == ["xm create --dryrun accepts the new config for %s, with: %s (new):7: warning: unrecognized argument "
+                        "`colour=blue'" % (path, path)]
+    assert os.path.basename(tool.seen[0]) == "web1.cfg" and not os.path.exists(os.path.dirname(tool.seen[0]))
+    assert os.path.exists(path)
