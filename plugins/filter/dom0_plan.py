@@ -58,6 +58,11 @@ NAT_TABLE = "kuutorvaja_xen_nat"
 # sourced by update-grub and the xendomains init script: xen_dom0_files has
 # sh parse each new version before it writes any of them.
 SHELL_CHECK = "sh -n %s"
+# xenconsoled's --log and --timestamp choices; "" leaves /etc/default/xen alone.
+CONSOLE_LOG_CHOICES = ("", "none", "guest", "hv", "all")
+# Debian's init script splits XENCONSOLED_ARGS unquoted: a log directory must
+# be one plain word.
+_PLAIN_PATH_RE = re.compile(r"/[A-Za-z0-9_.+/-]*")
 
 
 class _Unset:
@@ -196,6 +201,10 @@ def xen_hypervisor_plan(settings):
             {"key": "XENDOMAINS_RESTORE", "value": "true" if save else "false"},
             {"key": "XENDOMAINS_STOP_MAXWAIT", "value": str(s.number("domains_stop_maxwait"))},
         ], "validate": SHELL_CHECK})
+    console_log, console_directories, console_files = _console_plan(s, profile, toolstack)
+    directories += console_directories
+    files += console_files
+    console_paths = [d["path"] for d in console_directories] + [f["path"] for f in console_files]
     xend_settings = []
     if toolstack == "xend":
         xend_settings = [
@@ -216,8 +225,47 @@ def xen_hypervisor_plan(settings):
         "directories": directories,
         "files": files,
         "grub_paths": grub_paths,
+        "console_log": console_log,
+        "console_paths": console_paths,
         "xend_settings": xend_settings,
     })
+
+
+def _console_plan(s, profile, toolstack):
+    """xenconsoled's logging as XENCONSOLED_ARGS in /etc/default/xen: ``(log choice, directories, files)``.
+
+    Debian's /etc/init.d/xen passes XENCONSOLED_ARGS to xenconsoled (its
+    XENCONSOLED_TRACE example is read by nothing). "" leaves the file alone.
+    """
+    log = s.text("console_log")
+    timestamp = s.text("console_timestamp")
+    log_dir = s.text("console_log_dir")
+    for key, value in (("console_log", log), ("console_timestamp", timestamp)):
+        if value not in CONSOLE_LOG_CHOICES:
+            raise s.error(key, "must be one of none, guest, hv, all (or empty), got %r" % (value,))
+    if log_dir and (not _PLAIN_PATH_RE.fullmatch(log_dir) or ".." in log_dir.split("/")
+                    or posixpath.normpath(log_dir) != log_dir or log_dir == "/"):
+        raise s.error("console_log_dir", "must be an absolute path of letters, digits and _ . + - / "
+                      "without '..' or a trailing '/' (the init script splits it unquoted), got %r" % (log_dir,))
+    if not log:
+        return "", [], []
+    if toolstack != "xl":
+        # Xen 3.0's xend starts xenconsoled itself, with no such arguments.
+        raise s.error("console_log", "is for the current profile (xl) only: the legacy profile's xend starts "
+                      "xenconsoled without logging options; leave it empty, got %r" % (log,))
+    args = ["--log=%s" % log]
+    directories = []
+    if log != "none":
+        args.append("--timestamp=%s" % (timestamp or log))
+        if log_dir:
+            args.append("--log-dir=%s" % log_dir)
+        # xenconsoled does not make its log directory; root and adm read it, as /var/log/xen.
+        directories.append({"path": log_dir or s.text("console_log_dir_default", profile),
+                            "owner": "root", "group": "adm", "mode": "0750"})
+    files = [{"path": s.text("xen_default", profile),
+              "settings": [{"key": "XENCONSOLED_ARGS", "value": " ".join(args)}],
+              "validate": SHELL_CHECK}]
+    return log, directories, files
 
 
 def _grub_dropin(managed, tokens, linux_cmdline):

@@ -10,6 +10,7 @@ changes nothing and that bad variables fail before anything is written,
 with a message naming the variable.
 """
 
+import grp
 import json
 import os
 import re
@@ -22,6 +23,8 @@ import pytest
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[2]
 GOLDEN = HERE / "golden"
+# Debian bookworm's stock /etc/default/xen (xen-utils-common's default.xen, put there by ucf).
+XEN_DEFAULT_STOCK = ROOT / "tests" / "unit" / "fixtures" / "debian" / "default.xen"
 # Xen 3.0.3's stock xend-config.sxp, as far as the guide edits it.
 XEND_STOCK = ROOT / "tests" / "unit" / "fixtures" / "xen-3.0.3" / "xend-config.sxp.excerpt"
 MANAGED = "#\n# Ansible managed\n#\n"
@@ -186,6 +189,34 @@ def test_xl_conf_and_xendomains(current_run):
     xendomains = (current_run / "etc/default/xendomains").read_text().splitlines()
     assert "XENDOMAINS_SAVE=/var/lib/xen/save" in xendomains
     assert "XENDOMAINS_RESTORE=true" in xendomains
+    # No Debian file in the render dir: the key alone, timestamps following the log choice.
+    xen_default = (current_run / "etc/default/xen").read_text().splitlines()
+    assert xen_default == ["XENCONSOLED_ARGS='--log=guest --timestamp=guest'"]
+
+
+def test_console_log_dir_made(current_run):
+    """xenconsoled does not make its log directory: the role does, readable by adm as /var/log/xen."""
+    log_dir = current_run / "var/log/xen/console"
+    assert log_dir.is_dir()
+    assert oct(log_dir.stat().st_mode & 0o7777) == "0o750"
+    assert grp.getgrgid(log_dir.stat().st_gid).gr_name == "adm"
+
+
+def test_console_logging_kept_in_debians_file_and_idempotent(tmp_path):
+    """XENCONSOLED_ARGS joins Debian's /etc/default/xen, the rest kept; a second run changes nothing."""
+    (tmp_path / "etc" / "default").mkdir(parents=True)
+    stock = XEN_DEFAULT_STOCK.read_text()
+    (tmp_path / "etc" / "default" / "xen").write_text(stock)
+    extra = {"xen_hypervisor_console_log": "all", "xen_hypervisor_console_timestamp": "hv"}
+    first = run_roles(tmp_path, HERE / "current-vars.yml", extra=extra)
+    assert first.returncode == 0, first.stdout[-4000:]
+    text = (tmp_path / "etc/default/xen").read_text()
+    assert text == stock + "XENCONSOLED_ARGS='--log=all --timestamp=hv'\n"
+    again = run_roles(tmp_path, HERE / "current-vars.yml", extra=extra)
+    assert again.returncode == 0 and recap(again)["changed"] == 0, again.stdout[-4000:]
+    # Notified, but not a dom0: the reboot into Xen applies the arguments.
+    for handler in ("Stop xenconsoled alone", "Start xenconsoled with its new arguments"):
+        assert re.search(re.escape(handler) + r"\] \*+\nskipping: \[localhost\]", first.stdout), first.stdout[-4000:]
 
 
 def test_xen_tools_never_prompts(current_run):
@@ -199,6 +230,9 @@ BAD = [
     ("current", {"xen_network_mode": "bridged"}, "xen_network_mode"),
     ("current", {"xen_hypervisor_dom0_mem": "64T"}, "xen_hypervisor_dom0_mem"),
     ("current", {"xen_hypervisor_release": "hamm"}, "xen_hypervisor_release"),
+    ("current", {"xen_hypervisor_console_log_dir": "/var/log/xen console"}, "console_log_dir must be an absolute path"),
+    ("legacy", {"xen_hypervisor_release": "etch", "xen_hypervisor_console_log": "guest"},
+     "console_log is for the current profile (xl) only"),
     (
         "current",
         {"xen_network_bridges": [{"bridge": "xenbr0"}]},

@@ -51,6 +51,19 @@ def test_xendomains_policy(host):
     assert "XENDOMAINS_STOP_MAXWAIT=300" in lines
 
 
+def test_console_logging(host):
+    """XENCONSOLED_ARGS joins Debian's /etc/default/xen (ucf's copy), whose own lines stay."""
+    default = host.file("/etc/default/xen")
+    assert default.mode == 0o644
+    lines = default.content_string.splitlines()
+    assert lines.count("XENCONSOLED_ARGS='--log=guest --timestamp=guest'") == 1
+    assert "#XENCONSOLED_TRACE=[none|guest|hv|all]" in lines
+    assert "XENSTORED_ARGS=" in lines
+    log_dir = host.file("/var/log/xen/console")
+    assert log_dir.is_directory
+    assert (log_dir.user, log_dir.group, log_dir.mode) == ("root", "adm", 0o750)
+
+
 def test_xen_tools_conf(host):
     conf = host.file("/etc/xen-tools/xen-tools.conf")
     assert conf.mode == 0o644

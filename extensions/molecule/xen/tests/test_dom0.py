@@ -7,6 +7,8 @@ The expected values are the lab's group_vars
 """
 
 import json
+import re
+import time
 
 import pytest
 
@@ -17,6 +19,10 @@ XEN_CMDLINE_TOKENS = [
     "console=com1",
     "com1=115200,8n1",
 ]
+# xen_hypervisor_console_log: guest (timestamps follow it); the guest that
+# site.yml converged (test_guest.py).
+XENCONSOLED_ARGS = "--log=guest --timestamp=guest"
+GUEST_CONSOLE_LOG = "/var/log/xen/console/guest-kxlab1.log"
 
 
 def xl_info(host):
@@ -98,3 +104,50 @@ def test_xen_tools_conf(host):
     assert conf["dist"] == "bookworm"
     # passwd = 1 would prompt on a terminal that an unattended run lacks.
     assert conf["passwd"] == "0"
+
+
+def xenconsoled_argv(host):
+    """The running xenconsoled's argv, from its pid file or, failing that, pgrep."""
+    pid = host.run("cat /run/xenconsoled.pid").stdout.strip()
+    if not pid.isdigit() or not host.file(f"/proc/{pid}/cmdline").exists:
+        pids = host.check_output("pgrep -x xenconsoled").split()
+        assert len(pids) == 1, f"one xenconsoled expected, found {pids}"
+        pid = pids[0]
+    # NUL-separated; read through tr so that no NUL goes through the shell's output.
+    return host.check_output(f"tr '\\0' '\\n' < /proc/{pid}/cmdline").splitlines()
+
+
+def test_console_logging_set_in_etc_default_xen(host):
+    """The role set XENCONSOLED_ARGS in Debian's /etc/default/xen, whose own lines stay."""
+    lines = host.file("/etc/default/xen").content_string.splitlines()
+    assert lines.count(f"XENCONSOLED_ARGS='{XENCONSOLED_ARGS}'") == 1
+    assert "XENSTORED_ARGS=" in lines
+
+
+def test_xenconsoled_runs_with_the_log_arguments(host):
+    """Debian's init script started xenconsoled with them (at boot, or the role's restart)."""
+    argv = xenconsoled_argv(host)
+    assert argv[0].endswith("/xenconsoled")
+    for word in XENCONSOLED_ARGS.split():
+        assert word in argv
+
+
+def test_guest_console_is_logged(host):
+    """xenconsoled writes the running guest's console to its log.
+
+    A guest that booted before logging was on (a reused lab) may print
+    nothing more: then SysRq h has its kernel print its help on the console.
+    """
+    log = host.file(GUEST_CONSOLE_LOG)
+    for attempt in range(30):
+        if log.exists and log.size > 0:
+            break
+        if attempt == 5:
+            host.run("xl sysrq kxlab1 h")
+        time.sleep(2)
+        log = host.file(GUEST_CONSOLE_LOG)
+    assert log.exists, f"{GUEST_CONSOLE_LOG} is missing"
+    assert log.size > 0, f"{GUEST_CONSOLE_LOG} is empty"
+    # --timestamp=guest: xenconsoled starts the guest's lines with "[YYYY-MM-DD HH:MM:SS] ".
+    text = host.check_output(f"head -c 65536 {GUEST_CONSOLE_LOG}")
+    assert re.search(r"^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\] ", text, re.M), text[:500]

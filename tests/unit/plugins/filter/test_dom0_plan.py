@@ -8,14 +8,17 @@ from __future__ import annotations
 import copy
 import json
 import os
+import subprocess
 
 import pytest
 import yaml
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.kuutorvaja.xen.plugins.filter.dom0_plan import FilterModule
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.dom0_files import set_keys
 
 FILTERS = FilterModule().filters()
+FIXTURES = os.path.join(os.path.dirname(__file__), "..", "..", "fixtures")
 
 with open(os.path.join(os.path.dirname(__file__), "test_dom0_plan.yaml")) as _handle:
     DATA = yaml.safe_load(_handle)
@@ -105,3 +108,27 @@ def test_grub_cmdline_metacharacters_are_text_when_sourced():
 def test_xen_guest_storage_error(dir_value, lvm, message):
     found = FILTERS["xen_guest_storage_error"](dir_value, lvm, "xen_tools_dir", "xen_tools_lvm")
     assert (message in found and found) if message else found == ""
+
+
+@pytest.mark.parametrize("log, timestamp, log_dir, words", [
+    ("guest", "", "", ["--log=guest", "--timestamp=guest"]),
+    ("all", "none", "/srv/xen-console.d", ["--log=all", "--timestamp=none", "--log-dir=/srv/xen-console.d"]),
+    ("none", "", "", ["--log=none"]),
+])
+def test_xenconsoled_args_as_the_init_script_reads_them(tmp_path, log, timestamp, log_dir, words):
+    """Debian's stock /etc/default/xen with our key: its lines kept, and sh splits $XENCONSOLED_ARGS into the options."""
+    settings = _settings("xen_hypervisor_plan", {"base": "bookworm", "settings": {
+        "console_log": log, "console_timestamp": timestamp, "console_log_dir": log_dir}})
+    plan = FILTERS["xen_hypervisor_plan"](settings)
+    spec = [f for f in plan["files"] if f["path"] == "/etc/default/xen"][0]
+    with open(os.path.join(FIXTURES, "debian", "default.xen")) as handle:
+        stock = handle.read()
+    text = set_keys(stock, spec["settings"], "shell")
+    assert text.startswith(stock)
+    assert text[len(stock):].count("\n") == 1
+    path = tmp_path / "xen"
+    path.write_text(text)
+    # As /etc/init.d/xen: sourced, then the variable expanded unquoted.
+    out = subprocess.run(["sh", "-c", '. "$1"; for w in $XENCONSOLED_ARGS; do echo "$w"; done', "sh", str(path)],
+                         capture_output=True, text=True, check=True).stdout
+    assert out.splitlines() == words
