@@ -42,5 +42,6 @@ def no_validation_traceback():
     try:
         yield
     except VALIDATION_CRASHES as exc:
-        print(json.dumps({"failed": True, "msg": validation_crash_message(exc)}))
-        sys.exit(1)
+        # No AnsibleModule exists to call fail_json on: what it would write, by hand.
+        print(json.dumps({"failed": True, "msg": validation_crash_message(exc)}))  # pylint: disable=ansible-bad-function
+        sys.exit(1)  # pylint: disable=ansible-bad-function
