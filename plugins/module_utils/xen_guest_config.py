@@ -456,8 +456,10 @@ class GuestConfigFile:
 
 
 def dry_run_summary(out):
-    """xl's dry-run JSON as a dict without its empty members and the uuid it invents on every run.
+    """xl's dry-run JSON as a dict without its empty members, the uuid it invents on every run and secrets.
 
+    A config's ``vncpasswd`` (and a SPICE password) come back from xl as
+    ``passwd`` members: they are left out, as the result is logged and shown.
     ``None`` for output that is not JSON (xm's SXP, an old xl's). Larger than
     :data:`MAX_PARSED_BYTES`, only ``c_info``, ``b_info``, ``disks`` and ``nics``.
     """
@@ -470,7 +472,7 @@ def dry_run_summary(out):
 
     def pruned(value):
         if isinstance(value, dict):
-            kept = {k: pruned(v) for k, v in value.items() if k != "uuid"}
+            kept = {k: pruned(v) for k, v in value.items() if k != "uuid" and "passwd" not in k}
             return {k: v for k, v in kept.items() if v not in ({}, [], None, "")}
         if isinstance(value, list):
             return [pruned(v) for v in value]

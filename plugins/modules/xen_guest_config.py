@@ -282,7 +282,8 @@ validated_by:
 parsed:
   description:
     - The domain configuration C(xl -N create) made of the new config (libxl's JSON, as one domain's C(config)
-      of C(xl list -l)), without its empty members and the C(uuid) xl invents on every dry run; a few KiB.
+      of C(xl list -l)), without its empty members, the C(uuid) xl invents on every dry run and any C(passwd) member
+      (a C(vncpasswd) or SPICE password); a few KiB.
     - Larger than 64 KiB, only its C(c_info), C(b_info), C(disks) and C(nics).
     - Not returned for C(xm), which prints SXP.
   returned: when validated by xl

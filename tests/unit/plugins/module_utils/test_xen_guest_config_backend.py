@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import types
@@ -19,6 +20,7 @@ from ansible_collections.kuutorvaja.xen.plugins.module_utils.xen_guest_config im
     build_settings,
     canonical,
     config_request,
+    dry_run_summary,
     render_guest_config,
 )
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.xen_cfg import parse_xen_cfg
@@ -353,3 +355,13 @@ def test_dry_run_warnings_are_passed_on_naming_the_real_file(tmp_path):
                         "`colour=blue'" % (path, path)]
     assert os.path.basename(tool.seen[0]) == "web1.cfg" and not os.path.exists(os.path.dirname(tool.seen[0]))
     assert os.path.exists(path)
+
+
+def test_dry_run_summary_leaves_out_passwords():
+    """A vncpasswd that xl echoes in its JSON never reaches the module's result."""
+    out = json.dumps({"c_info": {"name": "hvm1", "uuid": "x"},
+                      "b_info": {"type.hvm": {"vnc": {"enable": "True", "passwd": "s3cret"},
+                                              "spice": {"passwd": "s3cret"}}}})
+    parsed = dry_run_summary(out)
+    assert "s3cret" not in json.dumps(parsed)
+    assert parsed == {"c_info": {"name": "hvm1"}, "b_info": {"type.hvm": {"vnc": {"enable": "True"}}}}
