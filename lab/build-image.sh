@@ -35,15 +35,22 @@ XENLAB_SECURITY_MIRROR=${XENLAB_SECURITY_MIRROR:-http://deb.debian.org/debian-se
 XENLAB_DISK_MIB=16384
 # Xen is in the image so that the lab boots a dom0 from the start; the
 # collection's xen_hypervisor role finds it installed, writes its GRUB and
-# toolstack settings and reboots into them.
+# toolstack settings and reboots into them. The HVM device model and
+# firmware (qemu-system-xen, seabios) and lvm2 are here for the same reason:
+# the roles install them when HVM or LVM is wanted, and dpkg under TCG
+# would cost minutes of every CI run; the roles find them installed.
 XENLAB_PACKAGES=(
   systemd-sysv udev kmod dbus ifupdown isc-dhcp-client iproute2 iputils-ping
   openssh-server python3 python3-apt sudo
   linux-image-amd64 initramfs-tools zstd grub-pc
   xen-system-amd64
+  qemu-system-xen seabios lvm2
 )
 # QEMU's default NIC address; the lab names that NIC eth0 as in the guide.
 XENLAB_MAC=52:54:00:12:34:56
+# The second NIC (up.sh: on a QEMU hub of its own, so nothing it sends
+# leaves the VM) is eth1, the guide's second network for xenbr1.
+XENLAB_MAC1=52:54:00:12:34:57
 
 mode=${1:-build}
 image_dir=$(xenlab_image_dir)
@@ -125,7 +132,7 @@ EOF
 cat >"$root/etc/fstab" <<'EOF'
 LABEL=dom0root	/	ext4	errors=remount-ro	0	1
 EOF
-# The NIC is eth0 whatever the kernel command line says (the collection may
+# The NICs are eth0 and eth1 whatever the kernel command line says (the collection may
 # replace the dom0's), so that SSH comes back after its reboot.
 cat >"$root/etc/systemd/network/10-xenlab-eth0.link" <<EOF
 [Match]
@@ -133,6 +140,13 @@ MACAddress=$XENLAB_MAC
 
 [Link]
 Name=eth0
+EOF
+cat >"$root/etc/systemd/network/10-xenlab-eth1.link" <<EOF
+[Match]
+MACAddress=$XENLAB_MAC1
+
+[Link]
+Name=eth1
 EOF
 cat >"$root/etc/network/interfaces" <<'EOF'
 auto lo

@@ -41,7 +41,10 @@ case "$accel" in
   # max without SMAP and LA57: the model the recorded Xen 4.17 fixtures ran
   # on. Without XSAVE (so without AVX): with it, the dom0's processes saw
   # their data corrupted while a guest booted (README.md has the figures).
-  tcg) accel_args=(-accel "tcg,thread=$tcg_thread" -cpu "max,-smap,-la57,-xsave") ;;
+  # Without RDTSCP: TCG's SVM gives Xen no next-RIP for its intercept, so a
+  # PVH or HVM guest's first RDTSCP crashed it ("SVM Insn len emulation
+  # failed ... 0f 01 f9"); without the flag their kernels never use it.
+  tcg) accel_args=(-accel "tcg,thread=$tcg_thread" -cpu "max,-smap,-la57,-xsave,-rdtscp") ;;
   kvm) accel_args=(-accel kvm -cpu host) ;;
   *) xenlab_die "XENLAB_ACCEL must be tcg or kvm, not '$accel'" ;;
 esac
@@ -105,6 +108,8 @@ qemu-system-x86_64 \
   -drive "file=$guest_dir/data.img,if=virtio,format=raw,readonly=on" \
   -netdev "user,id=n0,hostfwd=tcp:127.0.0.1:$port-:22" \
   -device virtio-net-pci,netdev=n0,mac=52:54:00:12:34:56 "${pcap_args[@]}" \
+  -netdev hubport,id=n1,hubid=1 \
+  -device virtio-net-pci,netdev=n1,mac=52:54:00:12:34:57 \
   -pidfile "$pidfile" -daemonize
 
 cat >"$XENLAB_STATE/ssh.env" <<EOF
