@@ -90,6 +90,16 @@ def test_bridge_takes_over_eth0(host):
     assert not any(entry.get("addr_info") for entry in eth0)
 
 
+def test_second_bridge_takes_over_eth1_with_the_guides_gateway_address(host):
+    """xenbr1 holds eth1 (the lab's host-only NIC) and the dom0's static 172.16.92.128/24, as the guide's xenbr1."""
+    assert host.file("/sys/class/net/eth1/master").linked_to == "/sys/devices/virtual/net/xenbr1"
+    addrs = json.loads(host.check_output("ip -j -4 addr show dev xenbr1"))
+    assert [(a["local"], a["prefixlen"]) for a in addrs[0]["addr_info"]] == [("172.16.92.128", 24)]
+    # Nothing on the host-only network is routed out through xenbr0.
+    route = json.loads(host.check_output("ip -j route get 172.16.92.2"))
+    assert route[0]["dev"] == "xenbr1"
+
+
 def test_xen_tools_conf(host):
     """xen-create-image's defaults are the scenario's (the guide's keys)."""
     conf = {}

@@ -6,6 +6,7 @@ The expected values are the lab's xen_guests_* group_vars
 (lab/inventory/group_vars/xen_dom0.yml).
 """
 
+import json
 import re
 
 GUEST = "kxlab1"
@@ -17,15 +18,15 @@ def guest_domid(host):
     return int(host.check_output(f"xl list {GUEST}").splitlines()[1].split()[1])
 
 
-def pinned_mac(host):
-    """Return the MAC that the guest's config pins on its first vif, lower-case as xl prints it.
+def pinned_macs(host):
+    """Return the MACs that the guest's config pins, vif by vif, lower-case as xl prints them.
 
-    xen-tools writes it lower-case, xen_guest_config upper-case (as the seed's
+    xen-tools writes them lower-case, xen_guest_config upper-case (as the seed's
     configs do) once it rewrites the file.
     """
-    match = re.search(r"mac=([0-9a-fA-F:]{17})", host.file(CONFIG).content_string)
-    assert match, f"no mac= in {CONFIG}"
-    return match.group(1).lower()
+    macs = re.findall(r"mac=([0-9a-fA-F:]{17})", host.file(CONFIG).content_string)
+    assert macs, f"no mac= in {CONFIG}"
+    return [mac.lower() for mac in macs]
 
 
 def test_guest_runs_with_its_memory(host):
@@ -44,13 +45,24 @@ def test_guest_boots_with_pygrub_from_its_tarball_build(host):
     assert host.file(f"/data/domains/{GUEST}/disk.img").exists
 
 
-def test_guest_nic_on_the_bridge_with_the_pinned_mac(host):
-    """Its backend vif is a port of xenbr0 and the guest's NIC has the pinned MAC."""
+def test_guest_nics_on_the_guides_two_bridges_with_pinned_macs(host):
+    """As in the guide's two-bridge network: vifN.0 is a port of xenbr0, vifN.1 of xenbr1, each with its pinned MAC."""
     domid = guest_domid(host)
-    vif = f"vif{domid}.0"
-    assert host.interface(vif).exists
-    assert host.file(f"/sys/class/net/{vif}/brport/bridge").linked_to.endswith("/xenbr0")
-    assert host.check_output(f"xl network-list {GUEST}").splitlines()[1].split()[2] == pinned_mac(host)
+    for index, bridge in enumerate(["xenbr0", "xenbr1"]):
+        vif = f"vif{domid}.{index}"
+        assert host.interface(vif).exists
+        assert host.file(f"/sys/class/net/{vif}/brport/bridge").linked_to.endswith("/" + bridge)
+    # xl network-list: Idx BE Mac-Addr. handle state evt-ch tx-/rx-ring-ref BE-path
+    listed = [line.split()[2] for line in host.check_output(f"xl network-list {GUEST}").splitlines()[1:]]
+    assert listed == pinned_macs(host)
+    assert len(set(listed)) == 2
+
+
+def test_guest_answers_on_its_static_address_behind_xenbr1(host):
+    """The guest's eth1 has the guide's 172.16.92.2 (written into it offline at its build), reached over xenbr1 with eth1's MAC."""
+    host.run_expect([0], "ping -c 3 -W 5 -I xenbr1 172.16.92.2")
+    neighbours = json.loads(host.check_output("ip -j neigh show to 172.16.92.2 dev xenbr1"))
+    assert [n["lladdr"] for n in neighbours] == [pinned_macs(host)[1]]
 
 
 def test_guest_disk_is_sparse(host):
