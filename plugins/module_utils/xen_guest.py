@@ -311,11 +311,13 @@ class GuestList:
         results, diff, facts = run_operations(self.runner, spec.disk_paths[0], fix_operations(entry),
                                               check_mode=self.check_mode)
         if entry["fixes"].get("check_udev_mac"):
-            seen = sorted(set(rule["mac"] for rule in facts["persistent_net"]) - {spec.mac})
+            # Every NIC's MAC is pinned: a rule for eth1 is no stale rule of eth0.
+            pinned = [nic["mac"] for nic in spec.nics]
+            seen = sorted(set(rule["mac"] for rule in facts["persistent_net"]) - set(pinned))
             if seen:
                 raise GuestError(
                     "its udev rules name MAC(s) %s, but its config pins %s; set mac to the one udev knows "
-                    "in the guest entry or remove the stale rule" % (", ".join(seen), spec.mac))
+                    "in the guest entry or remove the stale rule" % (", ".join(seen), ", ".join(pinned)))
         return dict(changed=any(r["changed"] for r in results), results=results,
                     persistent_net=facts["persistent_net"])
 

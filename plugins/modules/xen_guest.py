@@ -201,7 +201,7 @@ options:
             description: Move C(/lib/tls) to C(/lib/tls.disabled).
             type: bool
           check_udev_mac:
-            description: Fail when the guest's udev persistent-net rules name a MAC other than the pinned one.
+            description: Fail when the guest's udev persistent-net rules name a MAC other than the pinned ones (every NIC's).
             type: bool
       force_rebuild:
         description: Rebuild the image even when it exists (the guest must be stopped).

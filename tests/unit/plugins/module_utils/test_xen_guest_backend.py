@@ -211,6 +211,27 @@ def test_the_config_step_is_given_the_boot_kind(monkeypatch, keys, boot):
     assert seen == [(boot, None if boot != "pvh" else "pvh")]
 
 
+@pytest.mark.parametrize("nics, rules, stale", [
+    (None, [derive_mac("web1")], None),
+    (None, [derive_mac("web1"), derive_mac("web1", 1)], derive_mac("web1", 1)),
+    # With two NICs, eth1's rule is no stale rule.
+    (GUIDE_NICS, [derive_mac("web1"), derive_mac("web1", 1)], None),
+    (GUIDE_NICS, ["00:16:3e:00:00:09"], "00:16:3e:00:00:09"),
+])
+def test_check_udev_mac_knows_every_nic(monkeypatch, nics, rules, stale):
+    monkeypatch.setattr(xen_guest, "run_operations", lambda runner, image, ops, check_mode=False: (
+        [], None, dict(persistent_net=[dict(mac=mac, name="eth%d" % i) for i, mac in enumerate(rules)])))
+    guest = entry(nics=nics, fixes=dict(check_udev_mac=True))
+    spec = spec_from_params(xen_guest.image_params(guest))
+    guests = xen_guest.GuestList(types.SimpleNamespace(check_mode=False), None,
+                                 types.SimpleNamespace(disk_users=lambda path: []), dict(fixes_on_existing=True))
+    if stale:
+        with pytest.raises(GuestError, match="its udev rules name MAC\\(s\\) %s, but its config pins" % stale):
+            guests.fix(guest, spec, False, set())
+    else:
+        assert not guests.fix(guest, spec, False, set())["changed"]
+
+
 @pytest.mark.parametrize("fixes, actions", [
     (dict(), []),
     (dict(console_kmap=True), ["/etc/console/boottime.kmap.gz"]),
