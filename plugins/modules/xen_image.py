@@ -80,7 +80,7 @@ options:
         bare ext2/3/4 filesystem such as the C(disk.img) of a stopped guest that xen-tools built. It is
         copied sparsely, grown to O(size) (C(resize2fs)), given a swap image, and made this guest
         offline as xen-tools' hooks would - C(/etc/hostname), C(/etc/hosts), C(/etc/fstab),
-        C(/etc/network/interfaces) (O(dhcp) or O(ip)), C(/etc/resolv.conf) (with O(nameserver)), new
+        C(/etc/network/interfaces) (O(dhcp), O(ip) or O(nics)), C(/etc/resolv.conf) (with O(nameserver)), new
         SSH host keys, an empty C(/etc/machine-id) (a new one at first boot) - and the config is written
         in xen-create-image's layout. Needs O(dir); O(fs) and O(roles) do not apply, O(dist) is recorded only.
         Refused when O(size) is smaller than the golden filesystem or a running guest uses the golden image.
@@ -256,8 +256,8 @@ options:
     type: bool
     default: false
 notes:
-  - Keys and password are applied when the image is built; to change them on an
-    existing guest use M(kuutorvaja.xen.xen_guest_files).
+  - Keys, password and the guest's network files (the NICs of O(nics) after C(eth0)) are applied when the
+    image is built; to change them on an existing guest use M(kuutorvaja.xen.xen_guest_files).
 requirements:
   - xen-tools (C(xen-create-image)) and C(unshare) (util-linux) on the dom0 for O(state=present).
 seealso:
