@@ -56,35 +56,54 @@ def source_filesystem_bytes(path):
 
 
 def config_settings(spec):
-    """The guest config xen-create-image would write for ``spec``, as xen_guest_config settings."""
+    """The guest config xen-create-image would write for ``spec``, as xen_guest_config settings (every NIC a vif)."""
     return build_settings(xen_tools_layout(
-        spec.hostname, spec.disk_paths, spec.disk_vdevs, spec.memory_mib, spec.vcpus, spec.mac,
-        bridge=spec.bridge, ip=spec.ip[0] if spec.ip else None, pygrub=spec.pygrub,
-        kernel=spec.kernel, initrd=spec.initrd))
+        spec.hostname, spec.disk_paths, spec.disk_vdevs, spec.memory_mib, spec.vcpus, spec.nics,
+        kernel=spec.kernel, initrd=spec.initrd, boot=spec.boot))
+
+
+def write_config(spec):
+    """Write :func:`config_settings` to the guest's config path, atomically (no managed header, as xen-tools writes none)."""
+    text = render_guest_config(config_settings(spec), boot=spec.boot, header=False)
+    write_atomically(spec.config_path, text.encode("utf-8"), 0o644)
+
+
+def nic_stanzas(ifname, nic):
+    """The ifupdown stanzas of one NIC, as xen-tools' hook writes eth0's: DHCP, or static with its aliases IFNAME:N."""
+    if not nic["ip"]:
+        return ["auto %s" % ifname, "iface %s inet dhcp" % ifname]
+    lines = []
+    for index, address in enumerate(nic["ip"]):
+        name = ifname if index == 0 else "%s:%d" % (ifname, index)
+        lines += ([""] if index else []) + ["auto %s" % name, "iface %s inet static" % name, " address %s" % address]
+        if nic["netmask"]:
+            lines.append(" netmask %s" % nic["netmask"])
+        if nic["gateway"] and index == 0:
+            lines.append(" gateway %s" % nic["gateway"])
+    return lines
 
 
 def network_interfaces(spec):
-    """The guest's /etc/network/interfaces, as xen-tools' hook 40-setup-networking writes it."""
+    """The guest's whole /etc/network/interfaces: as xen-tools' hook 40-setup-networking writes it, plus every further NIC.
+
+    The hook (xen-tools 4.9, ``common/40-setup-networking-deb``) replaces
+    the file with one that has no ``source /etc/network/interfaces.d/*``
+    line, so a file in interfaces.d would never be read: the NICs after
+    eth0 go into this file, ethI for NIC I.
+    """
     lines = ["# This file describes the network interfaces available on your system",
              "# and how to activate them. For more information, see interfaces(5).",
              "",
              "auto lo",
-             "iface lo inet loopback",
-             "",
-             "auto eth0"]
-    if spec.dhcp:
-        lines.append("iface eth0 inet dhcp")
-    else:
-        lines += ["iface eth0 inet static", " address %s" % spec.ip[0]]
-        if spec.netmask:
-            lines.append(" netmask %s" % spec.netmask)
-        if spec.gateway:
-            lines.append(" gateway %s" % spec.gateway)
-        for index, extra in enumerate(spec.ip[1:]):
-            lines += ["", "auto eth0:%d" % (index + 1), "iface eth0:%d inet static" % (index + 1), " address %s" % extra]
-            if spec.netmask:
-                lines.append(" netmask %s" % spec.netmask)
+             "iface lo inet loopback"]
+    for index, nic in enumerate(spec.nics):
+        lines += [""] + nic_stanzas("eth%d" % index, nic)
     return "\n".join(lines) + "\n"
+
+
+def interfaces_op(spec):
+    """The offline operation that writes :func:`network_interfaces` into the guest."""
+    return dict(action="write", path="/etc/network/interfaces", content=network_interfaces(spec), mode="0644")
 
 
 def guest_system_files(spec, host_keys):
@@ -103,7 +122,7 @@ def guest_system_files(spec, host_keys):
                      "ff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n" % hosts_line),
         dict(action="write", path="/etc/fstab", content="\n".join(fstab) + "\n", mode="0644"),
         dict(action="directory", path="/etc/network", mode="0755"),
-        dict(action="write", path="/etc/network/interfaces", content=network_interfaces(spec), mode="0644"),
+        interfaces_op(spec),
         # Empty: systemd gives the guest its own machine id on its first boot.
         dict(action="write", path="/etc/machine-id", content="", mode="0444"),
         dict(action="directory", path="/etc/ssh", mode="0755"),
@@ -164,9 +183,7 @@ class GoldenImageBuild:
             self.make_swap(spec)
         keys, fingerprints = self.host_keys(spec)
         run_operations(self.runner, spec.disk_paths[0], guest_system_files(spec, keys) + list(extra_ops))
-        settings = config_settings(spec)
-        boot = "pygrub" if spec.pygrub else "pv"
-        write_atomically(spec.config_path, render_guest_config(settings, boot=boot, header=False).encode("utf-8"), 0o644)
+        write_config(spec)
         return dict(hostname=spec.hostname, distribution=spec.dist, mac=spec.mac,
                     ip="dhcp" if spec.dhcp else spec.ip[0],
                     ssh_fingerprints=fingerprints)

@@ -233,12 +233,16 @@ def normalize_mac(mac, option="mac"):
     return mac
 
 
-def derive_mac(name):
-    """A stable MAC for a guest: Xen's OUI plus three bytes of SHA-256 of its name.
+def derive_mac(name, index=0):
+    """A stable MAC for NIC ``index`` of a guest: Xen's OUI plus three bytes of SHA-256.
 
-    The same name always gives the same MAC, so re-runs never regenerate it.
+    NIC 0 hashes the name alone (the MAC every guest had before it could have
+    more NICs, so existing guests keep theirs); NIC i hashes ``NAME/ethI``.
+    The same name and index always give the same MAC, so re-runs never
+    regenerate it.
     """
-    digest = hashlib.sha256(name.encode("utf-8")).hexdigest()
+    seed = name if not index else "%s/eth%d" % (name, index)
+    digest = hashlib.sha256(seed.encode("utf-8")).hexdigest()
     # The OUI's first octet (00) already makes the address unicast.
     return "%s:%s:%s:%s" % (XEN_OUI, digest[0:2], digest[2:4], digest[4:6])
 
@@ -288,6 +292,83 @@ def netmask(value, option="netmask"):
     if inverted & (inverted + 1):
         raise GuestError("%s=%r is not a netmask (ones then zeros, e.g. 255.255.255.0)" % (option, value))
     return mask
+
+
+def address_list(value, option="ip"):
+    """``value`` (one address or a list of addresses) as a list of strings; empty when none is given.
+
+    Only the shape is checked here; each address is then checked by :func:`guest_ip`.
+    """
+    if not value:
+        return []
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list) and all(isinstance(i, str) for i in value):
+        return list(value)
+    raise GuestError("%s=%r must be an address or a list of addresses" % (option, value))
+
+
+# --------------------------------------------------------------------------
+# A guest's NICs
+# --------------------------------------------------------------------------
+
+NIC_KEYS = ("bridge", "mac", "ip", "netmask", "gateway")
+"""The keys of one entry of a guest's ``nics`` list."""
+
+ONE_NIC_KEYS = ("ip", "mac", "gateway", "netmask")
+"""A guest's own keys for its one NIC, which ``nics`` replaces (its ``bridge`` stays: the default of every NIC)."""
+
+
+def normalize_nics(nics, name, bridge=None, given=(), option="nics"):
+    """A guest's NICs, checked and filled in: one dict per NIC with every key of :data:`NIC_KEYS`, NIC 0 first.
+
+    NIC 0 is the guest's eth0, NIC i its ethI. ``ip`` comes back as a list
+    (the first address is the NIC's, the others aliases; empty for DHCP) and
+    a static NIC needs ``netmask``; ``bridge`` falls back to ``bridge`` (the
+    guest's default), ``mac`` to :func:`derive_mac` of ``name`` and the
+    index, so NIC 0 keeps the MAC a one-NIC guest had. MACs must differ, and
+    at most one NIC has the default ``gateway``. ``given`` names the guest's
+    own one-NIC keys (:data:`ONE_NIC_KEYS`) that were set as well: refused,
+    as the list replaces them.
+    """
+    if given:
+        raise GuestError("%s replaces the guest's own %s: give address, MAC, netmask and gateway per NIC "
+                         "(%s[0] is eth0), not both; bridge may stay as the default bridge of the NICs "
+                         "that name none" % (option, ", ".join(given), option))
+    if not isinstance(nics, list) or not nics:
+        raise GuestError("%s must be a non-empty list of NICs (dicts with %s); %s[0] is the guest's eth0"
+                         % (option, ", ".join(NIC_KEYS), option))
+    result, owners, gateways = [], {}, []
+    for index, nic in enumerate(nics):
+        where = "%s[%d]" % (option, index)
+        if not isinstance(nic, dict):
+            raise GuestError("%s must be a dict with some of %s, got %r" % (where, ", ".join(NIC_KEYS), nic))
+        unknown = sorted(set(nic) - set(NIC_KEYS))
+        if unknown:
+            raise GuestError("%s has unknown keys %s; known: %s" % (where, ", ".join(unknown), ", ".join(NIC_KEYS)))
+        mask = netmask(nic["netmask"], where + ".netmask") if nic.get("netmask") else None
+        ips = [guest_ip(ip, where + ".ip", mask) for ip in address_list(nic.get("ip"), where + ".ip")]
+        gateway = ipv4(nic["gateway"], where + ".gateway") if nic.get("gateway") else None
+        if not ips and (mask or gateway):
+            raise GuestError("%s.%s is for a static address; give %s.ip too (a NIC without ip uses DHCP)"
+                             % (where, "netmask" if mask else "gateway", where))
+        if ips and not mask:
+            raise GuestError("%s.netmask is required with %s.ip (e.g. 255.255.255.0)" % (where, where))
+        nic_bridge = nic.get("bridge") or bridge or None
+        if nic_bridge:
+            validate_interface_name(nic_bridge, where + ".bridge")
+        mac = normalize_mac(nic["mac"], where + ".mac") if nic.get("mac") else derive_mac(name, index)
+        if mac in owners:
+            raise GuestError("%s.mac=%s is the MAC of %s too; each NIC of a guest needs its own (set %s.mac)"
+                             % (where, mac, owners[mac], where))
+        owners[mac] = where
+        if gateway:
+            gateways.append(where)
+        result.append(dict(bridge=nic_bridge, mac=mac, ip=ips, netmask=mask, gateway=gateway))
+    if len(gateways) > 1:
+        raise GuestError("%s: gateway is given on %s; a guest has one default gateway, give it on one NIC"
+                         % (option, " and ".join(gateways)))
+    return result
 
 
 _SIZE_RE = re.compile(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([KMGT]?)(?:i?B)?\s*", re.IGNORECASE)
@@ -480,26 +561,44 @@ def refuse_if_in_use(path, users, action):
 # --------------------------------------------------------------------------
 
 
-def xen_tools_layout(name, disks, vdevs, memory_mib, vcpus, mac, bridge=None, ip=None, pygrub=True,
-                     kernel=None, initrd=None, extra=None):
+# A PVH guest boots like an HVM one without firmware: nothing picks its console
+# for it, as Linux does for a PV guest, so it is told to use Xen's (hvc0).
+PVH_CONSOLE = "console=hvc0"
+
+
+def xen_tools_layout(name, disks, vdevs, memory_mib, vcpus, nics, bridge=None, ip=None, pygrub=True,
+                     kernel=None, initrd=None, extra=None, boot=None):
     """The options of the config xen-create-image writes, as ``xen_guest_config`` takes them.
 
-    ``disks`` and ``vdevs`` pair up (root first); ``ip`` is the first static
-    address or ``None`` for DHCP. ``extra`` is appended to the kernel command
-    line (xen-tools writes ``elevator=noop`` for a dom0 kernel, nothing with
-    pygrub). One layout for a guest built by xen-tools, one copied from a
-    golden image and one written by the ``xen_guest`` module, so a fresh
-    guest's config compares equal on the next run.
+    ``disks`` and ``vdevs`` pair up (root first). ``nics`` is the guest's
+    NIC list (:func:`normalize_nics`, NIC 0 first): one vif each, in order,
+    with its ``mac`` and ``bridge``, and for a static NIC 0 its first
+    address as ``ip`` (xen-tools writes its one NIC so); a MAC string
+    instead stands for one NIC with ``bridge`` and ``ip`` (the first static
+    address or ``None`` for DHCP). ``boot`` is ``pygrub``, ``pv`` or
+    ``pvh`` (default: ``pygrub`` or ``pv`` as ``pygrub`` says). ``extra`` is
+    appended to the kernel command line (xen-tools writes ``elevator=noop``
+    for a dom0 kernel, nothing with pygrub; a PVH guest gets
+    ``console=hvc0``). One layout for a guest built by xen-tools, one copied
+    from a golden image and one written by the ``xen_guest`` module, so a
+    fresh guest's config compares equal on the next run.
     """
-    vif = {"ip": ip, "mac": mac, "bridge": bridge}
-    extras = ([] if pygrub else ["elevator=noop"]) + ([extra] if extra else [])
+    if isinstance(nics, str):
+        nics = [dict(mac=nics, bridge=bridge, ip=[ip] if ip else [])]
+    boot = boot or ("pygrub" if pygrub else "pv")
+    vifs = []
+    for index, nic in enumerate(nics):
+        vif = {"ip": nic["ip"][0] if index == 0 and nic["ip"] else None, "mac": nic["mac"], "bridge": nic.get("bridge")}
+        vifs.append({k: v for k, v in vif.items() if v})
+    pygrub = boot == "pygrub"
+    extras = {"pygrub": [], "pv": ["elevator=noop"], "pvh": [PVH_CONSOLE]}[boot] + ([extra] if extra else [])
     return dict(
         name=name,
-        type="pygrub" if pygrub else "pv",
+        type=boot,
         memory="%dM" % memory_mib,
         vcpus=vcpus,
         disks=[dict(target=path, vdev=vdev) for path, vdev in zip(disks, vdevs)],
-        vifs=[{k: v for k, v in vif.items() if v}],
+        vifs=vifs,
         root="/dev/%s ro" % vdevs[0],
         kernel=None if pygrub else kernel,
         ramdisk=None if pygrub else (initrd or None),
@@ -507,5 +606,5 @@ def xen_tools_layout(name, disks, vdevs, memory_mib, vcpus, mac, bridge=None, ip
         on_poweroff="destroy",
         on_reboot="restart",
         on_crash="restart",
-        settings=None if ip else {"dhcp": "dhcp"},
+        settings=None if nics[0]["ip"] else {"dhcp": "dhcp"},
     )

@@ -22,6 +22,7 @@ from collections import namedtuple
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.command import CommandError
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_model import (
     GuestError,
+    address_list,
     parse_size,
     refuse_if_in_use,
     refuse_if_running,
@@ -34,10 +35,17 @@ from ansible_collections.kuutorvaja.xen.plugins.module_utils.xen_disk import Dis
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.xen_domain import XenDomain, XenDomainError
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.xen_guest_config import config_request, converge_config
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.xen_guest_files import run_operations
-from ansible_collections.kuutorvaja.xen.plugins.module_utils.xen_image import ImageManager, post_install_ops, spec_from_params
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.xen_image import (
+    NIC_OPTIONS,
+    ImageManager,
+    post_install_ops,
+    spec_from_params,
+)
 
 GUEST_STATES = ("running", "shutdown", "present", "absent")
-BOOT_KINDS = ("pygrub", "pv")
+BOOT_KINDS = ("pygrub", "pv", "pvh")
+# The boot kinds that boot a kernel of the dom0 (kernel, initrd).
+KERNEL_BOOT_KINDS = ("pv", "pvh")
 
 FIX_OPTIONS = dict(
     console_kmap=dict(type="bool"),
@@ -69,6 +77,7 @@ GUEST_OPTIONS = dict(
     nameserver=dict(type="list", elements="str"),
     mac=dict(type="str"),
     bridge=dict(type="str"),
+    nics=dict(type="list", elements="dict", options=NIC_OPTIONS),
     boot=dict(type="str", choices=list(BOOT_KINDS)),
     kernel=dict(type="str"),
     initrd=dict(type="str"),
@@ -141,20 +150,13 @@ def guest_entries(guests, defaults):
 
 def static_ips(entry):
     """The entry's static addresses as a list (``ip`` may be one string or a list); empty for DHCP."""
-    ip = entry.get("ip")
-    if not ip:
-        return []
-    if isinstance(ip, str):
-        return [ip]
-    if isinstance(ip, list) and all(isinstance(i, str) for i in ip):
-        return list(ip)
-    raise GuestError("ip=%r must be an address or a list of addresses" % (ip,))
+    return address_list(entry.get("ip"))
 
 
 def image_params(entry):
     """The ``xen_image`` options for a guest entry."""
     ips = static_ips(entry)
-    pv = entry["boot"] == "pv"
+    kernel_boot = entry["boot"] in KERNEL_BOOT_KINDS
     return dict(
         name=entry["name"],
         state="absent" if entry["state"] == "absent" else "present",
@@ -172,16 +174,19 @@ def image_params(entry):
         image=entry["image"],
         memory=entry["memory"],
         vcpus=entry["vcpus"],
-        dhcp=not ips,
+        # With nics, NIC 0 says DHCP or not (xen_image refuses dhcp beside nics).
+        dhcp=not ips and entry["nics"] is None,
         ip=ips or None,
         gateway=entry["gateway"] or None,
         netmask=entry["netmask"] or None,
         nameserver=entry["nameserver"] or None,
         mac=entry["mac"] or None,
         bridge=entry["bridge"] or None,
-        pygrub=not pv,
-        kernel=(entry["kernel"] or None) if pv else None,
-        initrd=(entry["initrd"] or None) if pv else None,
+        nics=entry["nics"],
+        pygrub=not kernel_boot,
+        pvh=entry["boot"] == "pvh",
+        kernel=(entry["kernel"] or None) if kernel_boot else None,
+        initrd=(entry["initrd"] or None) if kernel_boot else None,
         roles=entry["xen_tools_roles"] or None,
         authorized_keys=entry["authorized_keys"] or None,
         root_password_hash=entry["root_password_hash"] or None,
@@ -191,9 +196,8 @@ def image_params(entry):
 def config_params(entry, spec):
     """The ``xen_guest_config`` options for a guest entry: xen-tools' layout of its image ``spec``, plus ``extra``."""
     params = xen_tools_layout(
-        spec.hostname, spec.disk_paths, spec.disk_vdevs, spec.memory_mib, spec.vcpus, spec.mac,
-        bridge=spec.bridge, ip=spec.ip[0] if spec.ip else None, pygrub=spec.pygrub,
-        kernel=spec.kernel, initrd=spec.initrd, extra=entry["extra"] or None)
+        spec.hostname, spec.disk_paths, spec.disk_vdevs, spec.memory_mib, spec.vcpus, spec.nics,
+        kernel=spec.kernel, initrd=spec.initrd, extra=entry["extra"] or None, boot=spec.boot)
     params.update(path=spec.config_path, config_dir=spec.config_dir, state="present")
     return params
 
@@ -278,7 +282,7 @@ class GuestList:
         result["image"] = built
         built_now = built["changed"]
         result["fixes"] = self.fix(entry, spec, built_now, active)
-        config = converge_config(self.module, request, "pygrub" if spec.pygrub else "pv", active)
+        config = converge_config(self.module, request, spec.boot, active)
         if config.get("diff"):
             result["diffs"].append(config.pop("diff"))
         result["config"] = config
@@ -307,11 +311,13 @@ class GuestList:
         results, diff, facts = run_operations(self.runner, spec.disk_paths[0], fix_operations(entry),
                                               check_mode=self.check_mode)
         if entry["fixes"].get("check_udev_mac"):
-            seen = sorted(set(rule["mac"] for rule in facts["persistent_net"]) - {spec.mac})
+            # Every NIC's MAC is pinned: a rule for eth1 is no stale rule of eth0.
+            pinned = [nic["mac"] for nic in spec.nics]
+            seen = sorted(set(rule["mac"] for rule in facts["persistent_net"]) - set(pinned))
             if seen:
                 raise GuestError(
                     "its udev rules name MAC(s) %s, but its config pins %s; set mac to the one udev knows "
-                    "in the guest entry or remove the stale rule" % (", ".join(seen), spec.mac))
+                    "in the guest entry or remove the stale rule" % (", ".join(seen), ", ".join(pinned)))
         return dict(changed=any(r["changed"] for r in results), results=results,
                     persistent_net=facts["persistent_net"])
 

@@ -22,11 +22,13 @@ from dataclasses import dataclass, field
 
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.command import CommandError, masked_argv
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.file_write import write_atomically
-from ansible_collections.kuutorvaja.xen.plugins.module_utils.golden_image import GoldenImageBuild
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.golden_image import GoldenImageBuild, interfaces_op, write_config
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_model import (
     AUTOSTART_DIR,
     CONFIG_DIR,
+    ONE_NIC_KEYS,
     GuestError,
+    address_list,
     check_path_length,
     config_path_for,
     derive_mac,
@@ -35,6 +37,7 @@ from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_model import 
     memory_mib,
     netmask,
     normalize_mac,
+    normalize_nics,
     refuse_if_running,
     size_mib,
     validate_abs_path,
@@ -63,6 +66,14 @@ XEN_TOOLS_SHARE = "/usr/share/xen-tools"
 STATE_DIR = "/var/lib/kuutorvaja-xen/builds"
 # A marker lists a handful of paths; anything much longer is not one of ours.
 MARKER_MAX_BYTES = 64 * 1024
+NIC_OPTIONS = dict(
+    bridge=dict(type="str"),
+    mac=dict(type="str"),
+    ip=dict(type="raw"),
+    netmask=dict(type="str"),
+    gateway=dict(type="str"),
+)
+"""The argument spec of one entry of ``nics`` (xen_image's and xen_guest's); guest_model.normalize_nics checks it."""
 
 
 @dataclass
@@ -93,11 +104,41 @@ class XenImageSpec:
     mac: str = None
     bridge: str = None
     pygrub: bool = True
+    # A PVH guest builds like a PV one (dom0 kernel, no pygrub); its config says type = "pvh".
+    pvh: bool = False
     kernel: str = None
     initrd: str = None
     roles: list = field(default_factory=list)
     arch: str = None
     config_dir: str = CONFIG_DIR
+    # Every NIC (guest_model.normalize_nics), NIC 0 first: the fields above
+    # (dhcp, ip, gateway, netmask, mac, bridge) are NIC 0's, what
+    # xen-create-image takes. ``nics_option``: the list came from ``nics``.
+    nics: list = field(default_factory=list)
+    nics_option: bool = False
+
+    @property
+    def boot(self):
+        """``pygrub``, ``pv`` or ``pvh``: the config's boot kind."""
+        return "pvh" if self.pvh else "pygrub" if self.pygrub else "pv"
+
+    @property
+    def extra_nics(self):
+        """``(index, nic)`` of the NICs after NIC 0: what xen-create-image does not know of."""
+        return list(enumerate(self.nics))[1:]
+
+    @property
+    def own_config(self):
+        """Whether the config needs more than xen-create-image writes (more NICs, PVH): then it is written here."""
+        return bool(self.extra_nics or self.pvh)
+
+    def bridges(self):
+        """Each bridge the NICs join, once, with the option that names it (``bridge`` or ``nics[I].bridge``)."""
+        found = {}
+        for index, nic in enumerate(self.nics):
+            if nic["bridge"] and nic["bridge"] not in found:
+                found[nic["bridge"]] = "nics[%d].bridge" % index if self.nics_option else "bridge"
+        return list(found.items())
 
     @property
     def config_path(self):
@@ -137,6 +178,32 @@ def _mib_or_default(params, option, attribute):
     return getattr(XenImageSpec, attribute)
 
 
+def guest_nics(params, name):
+    """The guest's NICs (``guest_model.normalize_nics``) and whether the ``nics`` option gave them.
+
+    Without ``nics`` the one NIC of the options ``dhcp``, ``ip``,
+    ``netmask``, ``gateway``, ``mac`` and ``bridge``, checked as before
+    ``nics`` existed; with it those options (but ``bridge``, the default
+    bridge) are refused.
+    """
+    bridge = params.get("bridge")
+    if bridge:
+        validate_interface_name(bridge, "bridge")
+    if params.get("nics") is not None:
+        given = [k for k in ("dhcp",) + ONE_NIC_KEYS if params.get(k)]
+        return normalize_nics(params["nics"], name, bridge, given), True
+    mask = netmask(params["netmask"]) if params.get("netmask") else None
+    ips = [guest_ip(ip, "ip", mask) for ip in address_list(params.get("ip"))]
+    dhcp = bool(params.get("dhcp"))
+    if dhcp and ips:
+        raise GuestError("give either dhcp: true or ip, not both")
+    if not dhcp and not ips:
+        raise GuestError("give dhcp: true or an ip address for the guest")
+    mac = normalize_mac(params["mac"]) if params.get("mac") else derive_mac(name)
+    gateway = ipv4(params["gateway"], "gateway") if params.get("gateway") else None
+    return [dict(bridge=bridge or None, mac=mac, ip=ips, netmask=mask, gateway=gateway)], False
+
+
 def spec_from_params(params, for_delete=False):
     """Build a :class:`XenImageSpec` from module parameters, refusing bad input.
 
@@ -146,7 +213,7 @@ def spec_from_params(params, for_delete=False):
     """
     if for_delete:
         params = dict(params, dist=params.get("dist") or "none", install_method="debootstrap",
-                      dhcp=True, ip=None, gateway=None, netmask=None, nameserver=None)
+                      dhcp=True, ip=None, gateway=None, netmask=None, nameserver=None, nics=None)
     name = validate_guest_name(params["name"])
     if bool(params.get("dir")) == bool(params.get("lvm")):
         raise GuestError("give exactly one of dir (file-backed images) or lvm (volume group)")
@@ -173,22 +240,13 @@ def spec_from_params(params, for_delete=False):
     pygrub = params.get("pygrub", True)
     if params.get("kernel"):
         pygrub = False
+    pvh = bool(params.get("pvh"))
+    if pvh and not params.get("kernel") and not for_delete:
+        raise GuestError("a PVH guest (pvh: true, boot: pvh) needs kernel: a PVH-capable domU kernel on the dom0 "
+                         "(and optionally initrd)")
     if pygrub and fs == "xfs":
         raise GuestError("fs=xfs cannot be booted by pygrub; use ext4 or give kernel")
-    ips = params.get("ip") or []
-    if isinstance(ips, str):
-        ips = [ips]
-    mask = netmask(params["netmask"]) if params.get("netmask") else None
-    ips = [guest_ip(ip, "ip", mask) for ip in ips]
-    dhcp = bool(params.get("dhcp"))
-    if dhcp and ips:
-        raise GuestError("give either dhcp: true or ip, not both")
-    if not dhcp and not ips:
-        raise GuestError("give dhcp: true or an ip address for the guest")
-    mac = normalize_mac(params["mac"]) if params.get("mac") else derive_mac(name)
-    bridge = params.get("bridge")
-    if bridge:
-        validate_interface_name(bridge, "bridge")
+    nics, nics_option = guest_nics(params, name)
     vcpus = vcpu_count(params.get("vcpus"))
     roles = params.get("roles") or []
     for role in roles:
@@ -212,19 +270,22 @@ def spec_from_params(params, for_delete=False):
         image=params.get("image") or "sparse",
         memory_mib=memory_mib(params["memory"]) if params.get("memory") else XenImageSpec.memory_mib,
         vcpus=vcpus,
-        dhcp=dhcp,
-        ip=ips,
-        gateway=ipv4(params["gateway"], "gateway") if params.get("gateway") else None,
-        netmask=mask,
+        dhcp=not nics[0]["ip"],
+        ip=nics[0]["ip"],
+        gateway=nics[0]["gateway"],
+        netmask=nics[0]["netmask"],
         nameserver=[ipv4(n, "nameserver") for n in (params.get("nameserver") or [])],
-        mac=mac,
-        bridge=bridge,
+        mac=nics[0]["mac"],
+        bridge=nics[0]["bridge"],
         pygrub=bool(pygrub),
+        pvh=pvh,
         kernel=params.get("kernel"),
         initrd=params.get("initrd"),
         roles=list(roles),
         arch=params.get("arch"),
         config_dir=params.get("config_dir") or CONFIG_DIR,
+        nics=nics,
+        nics_option=nics_option,
     )
     for option, path in [("config_dir", spec.config_path)] + [("dir", p) for p in spec.disk_paths]:
         check_path_length(path, option)
@@ -232,7 +293,7 @@ def spec_from_params(params, for_delete=False):
 
 
 def check_host(spec, exists=os.path.exists, isdir=os.path.isdir):
-    """Refuse a spec the dom0 cannot build: unknown dist, missing bridge or sources.
+    """Refuse a spec the dom0 cannot build: unknown dist, missing bridges (of every NIC) or sources.
 
     Every problem is named in one message, so a fix for one does not just
     reveal the next.
@@ -244,8 +305,9 @@ def check_host(spec, exists=os.path.exists, isdir=os.path.isdir):
             "dist=%r is not known to xen-tools on this host (no %s/%s.d); "
             "pick one of the names in %s" % (spec.dist, XEN_TOOLS_SHARE, spec.dist, XEN_TOOLS_SHARE)
         )
-    if spec.bridge and not isdir("/sys/class/net/%s/bridge" % spec.bridge):
-        problems.append("bridge=%s does not exist on this host (no /sys/class/net/%s/bridge)" % (spec.bridge, spec.bridge))
+    for bridge, option in spec.bridges():
+        if not isdir("/sys/class/net/%s/bridge" % bridge):
+            problems.append("%s=%s does not exist on this host (no /sys/class/net/%s/bridge)" % (option, bridge, bridge))
     if spec.install_method in ("tar", "image") and not exists(spec.install_source):
         problems.append("install_source=%s does not exist" % spec.install_source)
     if spec.install_method == "copy" and not isdir(spec.install_source):
@@ -404,6 +466,8 @@ class ImageManager:
             vdevs=spec.disk_vdevs,
             mac=spec.mac,
             ip="dhcp" if spec.dhcp else (spec.ip[0] if spec.ip else None),
+            nics=[dict(mac=nic["mac"], bridge=nic["bridge"], ip=nic["ip"][0] if nic["ip"] else "dhcp")
+                  for nic in spec.nics],
         )
         result.update(extra)
         return result
@@ -475,9 +539,9 @@ class ImageManager:
             if missing:
                 raise GuestError("%s finished but did not create %s" % (step, ", ".join(missing)))
             self._check_room_left(spec)
-            if post_install_ops and not golden:
+            if not golden:
                 step = "the offline file step"
-                run_operations(self.runner, spec.disk_paths[0], post_install_ops)
+                self._after_xen_create_image(spec, post_install_ops)
         except (CommandError, GuestError, OSError) as exc:
             raise GuestError(self._roll_back(spec, created, exc, step, free_before))
         self._clear_marker(spec)
@@ -485,6 +549,22 @@ class ImageManager:
         if summary.get("mac") and summary["mac"] != spec.mac:
             self.module.warn("xen-tools reports MAC %s, expected %s" % (summary["mac"], spec.mac))
         return changed_result
+
+    def _after_xen_create_image(self, spec, post_install_ops):
+        """What xen-create-image cannot do, done to the guest it built: extra NICs, PVH, keys and password.
+
+        Its config holds one vif and no ``type``: with more NICs or PVH the
+        config is written again in the same layout, with all of them. Its
+        networking hook sets up eth0 only: the guest's whole
+        /etc/network/interfaces is written again with every NIC
+        (``golden_image.network_interfaces`` says why not interfaces.d), in
+        the same offline mount as the keys and password.
+        """
+        if spec.own_config:
+            write_config(spec)
+        ops = list(post_install_ops) + ([interfaces_op(spec)] if spec.extra_nics else [])
+        if ops:
+            run_operations(self.runner, spec.disk_paths[0], ops)
 
     def _roll_back(self, spec, created, exc, step, free_before):
         """Remove what this build created (``created``); return the message naming the cause and what was removed.

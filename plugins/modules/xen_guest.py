@@ -106,35 +106,75 @@ options:
         type: str
         choices: [sparse, full]
       ip:
-        description: Static address, or a list of them; without it the guest uses DHCP.
+        description:
+          - Static address, or a list of them; without it the guest uses DHCP.
+          - The address of the guest's one NIC; a guest with O(guests[].nics) gives it per NIC instead.
         type: raw
       gateway:
-        description: Gateway for a static address.
+        description: Gateway for a static address (not with O(guests[].nics)).
         type: str
       netmask:
-        description: Netmask for a static address.
+        description: Netmask for a static address (not with O(guests[].nics)).
         type: str
       nameserver:
         description: Name servers.
         type: list
         elements: str
       mac:
-        description: MAC (unicast). Default - derived from the name, stable across runs.
+        description: MAC (unicast). Default - derived from the name, stable across runs. Not with O(guests[].nics).
         type: str
       bridge:
-        description: Bridge on the dom0. Default V(xenbr0).
+        description:
+          - Bridge on the dom0. Default V(xenbr0).
+          - With O(guests[].nics), the bridge of each NIC that names none.
         type: str
+      nics:
+        description:
+          - The guest's NICs, for a guest with more than one; NIC 0 is its C(eth0), NIC I its C(ethI), and
+            each gets a vif in the config, in this order.
+          - Replaces the entry's O(guests[].ip), O(guests[].mac), O(guests[].gateway) and O(guests[].netmask),
+            which are refused beside it; O(guests[].bridge) stays as the bridge of the NICs that name none.
+          - NIC 0 is built by xen-create-image as the guest's one NIC is. The NICs after it are written into
+            the new guest's C(/etc/network/interfaces) offline when it is built (see M(kuutorvaja.xen.xen_image)
+            O(kuutorvaja.xen.xen_image#module:nics)); like keys, the guest's network files are written only
+            when the guest is built. A NIC added to an existing guest gets its vif in the config (a running
+            guest is reported as needing a restart), not a stanza in the guest.
+        type: list
+        elements: dict
+        suboptions:
+          bridge:
+            description: Bridge on the dom0 the NIC joins; it must exist. Default - O(guests[].bridge).
+            type: str
+          mac:
+            description:
+              - MAC (unicast), different from every other NIC's of the guest.
+              - Default for NIC 0 - the MAC derived from the name (the one a guest with one NIC has);
+                for NIC I - derived from the name and I; both stable across runs.
+            type: str
+          ip:
+            description:
+              - Static IPv4 address, or a list of them (the first is the NIC's, the others aliases).
+                Without it the NIC uses DHCP.
+            type: raw
+          netmask:
+            description: Netmask; required with O(guests[].nics[].ip).
+            type: str
+          gateway:
+            description: Default gateway, on one NIC at most and only with a static O(guests[].nics[].ip).
+            type: str
       boot:
         description:
-          - V(pygrub) boots the guest's own kernel; V(pv) boots O(guests[].kernel) from the dom0.
-            Default V(pygrub).
+          - V(pygrub) boots the guest's own kernel; V(pv) boots O(guests[].kernel) from the dom0;
+            V(pvh) boots it as a PVH guest (C(type = "pvh"), xl on Xen 4.10 or later, a PVH-capable kernel;
+            the config's C(extra) starts with C(console=hvc0), Xen's console, which a PVH guest does
+            not choose by itself). Default V(pygrub).
         type: str
-        choices: [pygrub, pv]
+        choices: [pygrub, pv, pvh]
       kernel:
-        description: Kernel on the dom0 for O(guests[].boot=pv).
+        description: Kernel on the dom0 for O(guests[].boot=pv) and O(guests[].boot=pvh).
         type: str
       initrd:
-        description: Initrd on the dom0 for O(guests[].boot=pv).
+        description: Initrd on the dom0 for O(guests[].boot=pv) and O(guests[].boot=pvh).
         type: str
       extra:
         description: Appended to the guest kernel's command line (xl's C(extra), also with pygrub).
@@ -161,7 +201,7 @@ options:
             description: Move C(/lib/tls) to C(/lib/tls.disabled).
             type: bool
           check_udev_mac:
-            description: Fail when the guest's udev persistent-net rules name a MAC other than the pinned one.
+            description: Fail when the guest's udev persistent-net rules name a MAC other than the pinned ones (every NIC's).
             type: bool
       force_rebuild:
         description: Rebuild the image even when it exists (the guest must be stopped).
@@ -213,6 +253,28 @@ EXAMPLES = r"""
       - name: db1
         memory: 1G
         state: shutdown
+
+- name: The guide's two-network guest - eth0 by DHCP on xenbr0, eth1 172.16.92.10/24 on xenbr1
+  kuutorvaja.xen.xen_guest:
+    defaults:
+      install_method: tar
+      install_source: /srv/xenlab/guest-bookworm.tar
+      extra: net.ifnames=0
+    guests:
+      - name: web3
+        nics:
+          - bridge: xenbr0
+          - bridge: xenbr1
+            ip: 172.16.92.10
+            netmask: 255.255.255.0
+
+- name: A PVH guest booting a kernel of the dom0
+  kuutorvaja.xen.xen_guest:
+    guests:
+      - name: pvh1
+        boot: pvh
+        kernel: /boot/vmlinuz-6.1.0-28-amd64
+        initrd: /boot/initrd.img-6.1.0-28-amd64
 
 - name: Delete a guest
   kuutorvaja.xen.xen_guest:

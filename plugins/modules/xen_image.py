@@ -80,7 +80,7 @@ options:
         bare ext2/3/4 filesystem such as the C(disk.img) of a stopped guest that xen-tools built. It is
         copied sparsely, grown to O(size) (C(resize2fs)), given a swap image, and made this guest
         offline as xen-tools' hooks would - C(/etc/hostname), C(/etc/hosts), C(/etc/fstab),
-        C(/etc/network/interfaces) (O(dhcp) or O(ip)), C(/etc/resolv.conf) (with O(nameserver)), new
+        C(/etc/network/interfaces) (O(dhcp), O(ip) or O(nics)), C(/etc/resolv.conf) (with O(nameserver)), new
         SSH host keys, an empty C(/etc/machine-id) (a new one at first boot) - and the config is written
         in xen-create-image's layout. Needs O(dir); O(fs) and O(roles) do not apply, O(dist) is recorded only.
         Refused when O(size) is smaller than the golden filesystem or a running guest uses the golden image.
@@ -143,7 +143,8 @@ options:
     type: int
     default: 1
   dhcp:
-    description: Configure the guest's network by DHCP. Either this or O(ip).
+    description:
+      - Configure the guest's network by DHCP. Either this or O(ip) (or O(nics)).
     type: bool
     default: false
   ip:
@@ -156,6 +157,44 @@ options:
   netmask:
     description: Netmask for a static address.
     type: str
+  nics:
+    description:
+      - The guest's NICs, for a guest with more than one; NIC 0 is the guest's C(eth0), NIC I its C(ethI),
+        and each gets a vif in the config, in this order.
+      - Replaces O(dhcp), O(ip), O(netmask), O(gateway) and O(mac), which are refused beside it;
+        O(bridge) stays as the bridge of the NICs that name none.
+      - NIC 0 goes to C(xen-create-image) as its one NIC. The NICs after it are written into the new
+        guest offline after the build (the same mount as O(authorized_keys)) - the guest's whole
+        C(/etc/network/interfaces), since xen-tools' networking hook writes that file without a C(source)
+        line for C(/etc/network/interfaces.d) - and the config is written again with a vif for each NIC.
+        With O(install_method=image) they go into the C(/etc/network/interfaces) the copy writes anyway.
+      - Like keys and password, the guest's network files are written only when the guest is built;
+        a later change of O(nics) is not written into an existing guest.
+      - A bookworm or newer guest names its NICs C(enX0), C(enX1), ... unless its kernel command line
+        has C(net.ifnames=0) (the C(kuutorvaja.xen.xen_guests) role's default C(extra)).
+    type: list
+    elements: dict
+    suboptions:
+      bridge:
+        description: Bridge on the dom0 the NIC joins; it must exist. Default - O(bridge).
+        type: str
+      mac:
+        description:
+          - MAC address (unicast), different from every other NIC's of the guest.
+          - Default for NIC 0 - the MAC derived from O(name), the one a guest with one NIC has (so
+            existing guests keep theirs); for NIC I - derived from O(name) and I, the same on every run.
+        type: str
+      ip:
+        description:
+          - Static IPv4 address, or a list of them (the first is the NIC's address, the others aliases
+            C(ethI:1), ...). Without it the NIC uses DHCP.
+        type: raw
+      netmask:
+        description: Netmask; required with O(nics[].ip).
+        type: str
+      gateway:
+        description: Default gateway, on one NIC at most and only with a static O(nics[].ip).
+        type: str
   nameserver:
     description: Name servers to write into the guest.
     type: list
@@ -166,12 +205,23 @@ options:
         (Xen's OUI C(00:16:3e) plus three bytes of a hash), the same on every run.
     type: str
   bridge:
-    description: Bridge the NIC joins; it must exist on the dom0.
+    description:
+      - Bridge the NIC joins; it must exist on the dom0.
+      - With O(nics), the bridge of each NIC that names none.
     type: str
   pygrub:
     description: Boot the guest's own kernel with pygrub. Ignored (false) when O(kernel) is given.
     type: bool
     default: true
+  pvh:
+    description:
+      - Boot O(kernel) as a PVH guest (C(type = "pvh") in the config; Xen 4.10 or later with xl, and a
+        PVH-capable guest kernel). Needs O(kernel).
+      - Built as with a dom0 kernel; then the config is written again with C(type = "pvh") and
+        C(extra = "console=hvc0") (a PVH guest's console is Xen's C(hvc0), which nothing else makes
+        its console); its root is the same C(/dev/xvdaN) as a PV guest's.
+    type: bool
+    default: false
   kernel:
     description: dom0 path of a domU kernel to boot (the guide's Etch way).
     type: path
@@ -206,8 +256,8 @@ options:
     type: bool
     default: false
 notes:
-  - Keys and password are applied when the image is built; to change them on an
-    existing guest use M(kuutorvaja.xen.xen_guest_files).
+  - Keys, password and the guest's network files (the NICs of O(nics) after C(eth0)) are applied when the
+    image is built; to change them on an existing guest use M(kuutorvaja.xen.xen_guest_files).
 requirements:
   - xen-tools (C(xen-create-image)) and C(unshare) (util-linux) on the dom0 for O(state=present).
 seealso:
@@ -257,6 +307,31 @@ EXAMPLES = r"""
     gateway: 172.16.92.128
     netmask: 255.255.255.0
 
+- name: The guide's two-network guest - eth0 by DHCP on xenbr0, eth1 static on xenbr1
+  kuutorvaja.xen.xen_image:
+    name: web3
+    dist: bookworm
+    install_method: tar
+    install_source: /srv/xenlab/guest-bookworm.tar
+    dir: /srv/xen
+    nics:
+      - bridge: xenbr0
+      - bridge: xenbr1
+        ip: 172.16.92.10
+        netmask: 255.255.255.0
+
+- name: A PVH guest booting a kernel of the dom0
+  kuutorvaja.xen.xen_image:
+    name: pvh1
+    dist: bookworm
+    install_method: tar
+    install_source: /srv/xenlab/guest-bookworm.tar
+    dir: /srv/xen
+    dhcp: true
+    pvh: true
+    kernel: /boot/vmlinuz-6.1.0-28-amd64
+    initrd: /boot/initrd.img-6.1.0-28-amd64
+
 - name: Delete a guest (config, autostart link and disks)
   kuutorvaja.xen.xen_image:
     name: web1
@@ -285,15 +360,35 @@ vdevs:
   elements: str
   sample: [xvda2, xvda1]
 mac:
-  description: The guest NIC's MAC address (lower-case).
+  description: The MAC address of the guest's NIC 0 (lower-case).
   returned: always
   type: str
   sample: "00:16:3e:2c:7e:ef"
 ip:
-  description: The first static address, or C(dhcp).
+  description: The first static address of NIC 0, or C(dhcp).
   returned: always
   type: str
   sample: dhcp
+nics:
+  description: Each NIC of the guest, NIC 0 (C(eth0)) first - its MAC, bridge and first address (or C(dhcp)).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    mac:
+      description: MAC address (lower-case).
+      type: str
+      sample: "00:16:3e:2c:7e:ef"
+    bridge:
+      description: Bridge on the dom0, or null (the toolstack's default).
+      type: str
+      sample: xenbr0
+    ip:
+      description: The first static address, or C(dhcp).
+      type: str
+      sample: dhcp
+  sample: [{"mac": "00:16:3e:2c:7e:ef", "bridge": "xenbr0", "ip": "dhcp"},
+           {"mac": "00:16:3e:5a:01:9c", "bridge": "xenbr1", "ip": "172.16.92.10"}]
 rebuilt:
   description: True when an existing or partial guest was (or in check mode would be) rebuilt.
   returned: state=present
@@ -360,6 +455,7 @@ from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_model import 
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.locks import locked
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.toolstack import TOOLSTACK_ARGUMENT_SPEC, get_toolstack
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.xen_image import (
+    NIC_OPTIONS,
     ImageManager,
     post_install_ops,
     spec_from_params,
@@ -389,7 +485,9 @@ ARGUMENT_SPEC = dict(
     nameserver=dict(type="list", elements="str"),
     mac=dict(type="str"),
     bridge=dict(type="str"),
+    nics=dict(type="list", elements="dict", options=NIC_OPTIONS),
     pygrub=dict(type="bool", default=True),
+    pvh=dict(type="bool", default=False),
     kernel=dict(type="path"),
     initrd=dict(type="path"),
     roles=dict(type="list", elements="str"),

@@ -19,7 +19,7 @@ import pytest
 from ansible_collections.kuutorvaja.xen.plugins.module_utils import golden_image
 from ansible_collections.kuutorvaja.xen.plugins.module_utils import xen_image as image_backend
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.command import CommandError
-from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_model import GuestError
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_model import GuestError, derive_mac
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.toolstack import XlToolstack
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.xen_guest_config import canonical
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.xen_cfg import parse_xen_cfg
@@ -219,3 +219,66 @@ def test_post_install_ops_go_into_the_one_mount_of_the_golden_build(host, monkey
     assert result["changed"] and os.path.exists(spec.config_path)
     assert len(mounts) == 1 and mounts[0][0] == spec.disk_paths[0]
     assert mounts[0][1][-1] == keys[0] and mounts[0][1][:-1] == golden_image.guest_system_files(spec, {})
+
+
+# -- several NICs and PVH --------------------------------------------------------------------
+
+GUIDE_NICS = [dict(bridge="xenbr0"), dict(bridge="xenbr1", ip="172.16.92.10", netmask="255.255.255.0")]
+
+# The whole file a guest with the guide's two NICs gets: eth0 as xen-tools writes it, then eth1.
+GUIDE_INTERFACES = """\
+# This file describes the network interfaces available on your system
+# and how to activate them. For more information, see interfaces(5).
+
+auto lo
+iface lo inet loopback
+
+auto eth0
+iface eth0 inet dhcp
+
+auto eth1
+iface eth1 inet static
+ address 172.16.92.10
+ netmask 255.255.255.0
+"""
+
+
+def test_interfaces_of_the_guides_two_nics():
+    spec = spec_of(dhcp=False, bridge=None, mac=None, nics=GUIDE_NICS)
+    assert golden_image.network_interfaces(spec) == GUIDE_INTERFACES
+    assert golden_image.interfaces_op(spec) == dict(action="write", path="/etc/network/interfaces",
+                                                    content=GUIDE_INTERFACES, mode="0644")
+    assert files_of(spec)["/etc/network/interfaces"]["content"] == GUIDE_INTERFACES
+
+
+@pytest.mark.parametrize("nic, stanza", [
+    (dict(), "auto eth2\niface eth2 inet dhcp\n"),
+    (dict(ip=["10.9.0.5", "10.9.0.6"], netmask="255.255.0.0", gateway="10.9.0.1"),
+     "auto eth2\niface eth2 inet static\n address 10.9.0.5\n netmask 255.255.0.0\n gateway 10.9.0.1\n\n"
+     "auto eth2:1\niface eth2:1 inet static\n address 10.9.0.6\n netmask 255.255.0.0\n"),
+])
+def test_a_further_nic_gets_a_stanza_like_eth0s(nic, stanza):
+    spec = spec_of(dhcp=False, bridge=None, mac=None, nics=GUIDE_NICS + [nic])
+    assert golden_image.network_interfaces(spec) == GUIDE_INTERFACES + "\n" + stanza
+
+
+def test_config_has_a_vif_per_nic():
+    settings = golden_image.config_settings(spec_of(dhcp=False, bridge=None, mac=None, nics=GUIDE_NICS))
+    assert settings["vif"] == ["mac=%s,bridge=xenbr0" % derive_mac("test1").upper(),
+                               "mac=%s,bridge=xenbr1" % derive_mac("test1", 1).upper()]
+    assert settings["dhcp"] == "dhcp"
+
+
+def test_config_of_a_pvh_guest():
+    settings = golden_image.config_settings(spec_of(pvh=True, kernel="/boot/vmlinuz", initrd="/boot/initrd.img"))
+    assert settings["type"] == "pvh" and settings["kernel"] == "/boot/vmlinuz"
+    assert settings["ramdisk"] == "/boot/initrd.img" and settings["extra"] == "console=hvc0"
+    assert settings["root"] == "/dev/xvda2 ro" and "bootloader" not in settings
+
+
+def test_write_config_renders_the_layout_for_its_boot_kind(host):
+    spec = spec_from_params(dict(host.args, dhcp=False, mac=None, pvh=True, kernel="/boot/vmlinuz", nics=GUIDE_NICS))
+    golden_image.write_config(spec)
+    written = parse_xen_cfg(open(spec.config_path).read())
+    assert canonical(written) == canonical(golden_image.config_settings(spec))
+    assert written["type"] == "pvh" and len(written["vif"]) == 2

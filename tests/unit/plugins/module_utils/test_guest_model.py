@@ -22,6 +22,7 @@ from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_model import 
     memory_mib,
     name_error,
     normalize_mac,
+    normalize_nics,
     parse_size,
     refuse_if_running,
     size_mib,
@@ -163,6 +164,91 @@ def test_xen_tools_layout_pv_static():
     assert layout["type"] == "pv" and layout["kernel"] == "/boot/vmlinuz" and layout["ramdisk"] is None
     assert layout["extra"] == "elevator=noop" and layout["settings"] is None
     assert layout["vifs"] == [dict(ip="10.0.0.5", mac="00:16:3e:00:00:01")]
+
+
+# -- several NICs ----------------------------------------------------------------------------
+
+GUIDE_NICS = [dict(bridge="xenbr0"), dict(bridge="xenbr1", ip="172.16.92.10", netmask="255.255.255.0")]
+
+
+def test_derived_macs_per_nic_keep_nic_0_and_are_stable():
+    assert derive_mac("web1", 0) == derive_mac("web1")
+    assert derive_mac("web1", 1) == derive_mac("web1", 1) != derive_mac("web1", 2)
+    assert derive_mac("web1", 1) not in (derive_mac("web1"), derive_mac("web2", 1))
+    assert derive_mac("web1", 1).startswith("00:16:3e:") and normalize_mac(derive_mac("web1", 1)) == derive_mac("web1", 1)
+
+
+def test_the_guides_two_nics_are_filled_in():
+    assert normalize_nics(GUIDE_NICS, "web1") == [
+        dict(bridge="xenbr0", mac=derive_mac("web1"), ip=[], netmask=None, gateway=None),
+        dict(bridge="xenbr1", mac=derive_mac("web1", 1), ip=["172.16.92.10"], netmask="255.255.255.0", gateway=None),
+    ]
+
+
+@pytest.mark.parametrize("nics, bridge, expected", [
+    # bridge falls back to the guest's; a given MAC is normalised; ip may be a list; None keys are left out.
+    ([dict(mac="00:16:3E:00:00:0A"), dict(bridge=None, ip=["10.0.0.5", "10.0.0.6"], netmask="255.255.255.0",
+                                          gateway="10.0.0.1")], "xenbr0",
+     [dict(bridge="xenbr0", mac="00:16:3e:00:00:0a", ip=[], netmask=None, gateway=None),
+      dict(bridge="xenbr0", mac=derive_mac("web1", 1), ip=["10.0.0.5", "10.0.0.6"], netmask="255.255.255.0",
+           gateway="10.0.0.1")]),
+    ([dict(ip=None, mac=None, bridge="", netmask=None, gateway=None)], None,
+     [dict(bridge=None, mac=derive_mac("web1"), ip=[], netmask=None, gateway=None)]),
+])
+def test_nics_defaults(nics, bridge, expected):
+    assert normalize_nics(nics, "web1", bridge) == expected
+
+
+@pytest.mark.parametrize("nics, given, message", [
+    ([dict(mac="00:16:3e:00:00:01"), dict(mac="00:16:3E:00:00:01")], (),
+     "nics[1].mac=00:16:3e:00:00:01 is the MAC of nics[0] too; each NIC of a guest needs its own"),
+    ([dict(mac=derive_mac("web1", 1)), dict()], (), "nics[1].mac=%s is the MAC of nics[0] too" % derive_mac("web1", 1)),
+    ([dict(ip="10.0.0.5", netmask="255.255.255.0", gateway="10.0.0.1"),
+      dict(ip="10.1.0.5", netmask="255.255.255.0", gateway="10.1.0.1")], (),
+     "nics: gateway is given on nics[0] and nics[1]; a guest has one default gateway"),
+    (GUIDE_NICS, ("ip", "gateway"), "nics replaces the guest's own ip, gateway: give address, MAC, netmask and gateway per NIC"),
+    ([dict(), dict(bridge="br1;reboot")], (), "nics[1].bridge='br1;reboot' is not an interface name"),
+    ([dict(), dict(ip="172.16.92.300", netmask="255.255.255.0")], (), "nics[1].ip='172.16.92.300' is not an IPv4 address"),
+    ([dict(ip="172.16.92.0", netmask="255.255.255.0")], (), "nics[0].ip=172.16.92.0 is the network address of 172.16.92.0/24"),
+    ([dict(ip=[{"a": 1}])], (), "nics[0].ip=[{'a': 1}] must be an address or a list of addresses"),
+    ([dict(ip="10.0.0.5")], (), "nics[0].netmask is required with nics[0].ip"),
+    ([dict(ip="10.0.0.5", netmask="255.0.255.0")], (), "nics[0].netmask='255.0.255.0' is not a netmask"),
+    ([dict(gateway="10.0.0.1")], (), "nics[0].gateway is for a static address; give nics[0].ip too"),
+    ([dict(ip="10.0.0.5", netmask="255.255.255.0", gateway="router")], (), "nics[0].gateway='router' is not an IPv4 address"),
+    ([dict(mac="01:00:5e:00:00:01")], (), "nics[0].mac=01:00:5e:00:00:01 is a multicast address"),
+    ([], (), "nics must be a non-empty list of NICs"),
+    (["xenbr0"], (), "nics[0] must be a dict"),
+    ([dict(vlan=5)], (), "nics[0] has unknown keys vlan"),
+])
+def test_bad_nics_are_refused_naming_the_option(nics, given, message):
+    with pytest.raises(GuestError) as raised:
+        normalize_nics(nics, "web1", "xenbr0", given)
+    assert message in str(raised.value)
+
+
+def test_xen_tools_layout_one_vif_per_nic_ip_only_for_a_static_nic_0():
+    nics = normalize_nics([dict(bridge="xenbr0", ip="10.0.0.5", netmask="255.255.255.0"),
+                           dict(bridge="xenbr1", ip="172.16.92.10", netmask="255.255.255.0"), dict()], "web1")
+    layout = xen_tools_layout("web1", ["/d/disk.img"], ["xvda1"], 512, 1, nics)
+    assert layout["vifs"] == [dict(ip="10.0.0.5", mac=derive_mac("web1"), bridge="xenbr0"),
+                              dict(mac=derive_mac("web1", 1), bridge="xenbr1"),
+                              dict(mac=derive_mac("web1", 2))]
+    assert layout["settings"] is None and layout["type"] == "pygrub"
+    dhcp = xen_tools_layout("web1", ["/d/disk.img"], ["xvda1"], 512, 1, normalize_nics(GUIDE_NICS, "web1"))
+    assert dhcp["settings"] == {"dhcp": "dhcp"} and [v.get("ip") for v in dhcp["vifs"]] == [None, None]
+
+
+def test_the_one_nic_forms_give_the_same_layout():
+    listed = xen_tools_layout("web1", ["/d/disk.img"], ["xvda1"], 256, 2, normalize_nics([dict(bridge="xenbr0")], "web1"))
+    assert listed == xen_tools_layout("web1", ["/d/disk.img"], ["xvda1"], 256, 2, derive_mac("web1"), bridge="xenbr0")
+
+
+def test_xen_tools_layout_pvh():
+    layout = xen_tools_layout("web1", ["/d/disk.img", "/d/swap.img"], ["xvda2", "xvda1"], 512, 1,
+                              normalize_nics([dict()], "web1"), kernel="/boot/vmlinuz", initrd="/boot/initrd.img",
+                              extra="net.ifnames=0", boot="pvh")
+    assert layout["type"] == "pvh" and layout["kernel"] == "/boot/vmlinuz" and layout["ramdisk"] == "/boot/initrd.img"
+    assert layout["root"] == "/dev/xvda2 ro" and layout["extra"] == "console=hvc0 net.ifnames=0"
 
 
 def test_a_size_of_hundreds_of_digits_is_too_large_not_an_overflow():

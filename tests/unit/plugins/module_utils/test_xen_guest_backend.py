@@ -11,7 +11,8 @@ import types
 import pytest
 
 from ansible_collections.kuutorvaja.xen.plugins.module_utils import xen_guest
-from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_model import GuestError, derive_mac
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_model import GuestError, derive_mac, xen_tools_layout
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.xen_guest_config import config_request
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.xen_image import spec_from_params
 
 ROLE_DEFAULTS = dict(state="running", autostart=True, dist="bookworm", install_method="tar",
@@ -114,6 +115,121 @@ def test_config_params_pv_static():
     assert params["type"] == "pv" and params["kernel"] == "/boot/vmlinuz" and params["extra"] == "elevator=noop"
     assert params["root"] == "/dev/xvda1 ro" and params["settings"] is None
     assert params["vifs"][0]["ip"] == "10.0.0.5"
+
+
+# -- several NICs and PVH ----------------------------------------------------------------------
+
+GUIDE_NICS = [dict(bridge=None, mac=None, ip=None, netmask=None, gateway=None),
+              dict(bridge="xenbr1", mac=None, ip="172.16.92.10", netmask="255.255.255.0", gateway=None)]
+
+
+@pytest.mark.parametrize("keys, expected", [
+    (dict(nics=GUIDE_NICS), dict(dhcp=False, ip=None, nics=GUIDE_NICS, bridge="xenbr0", pygrub=True, pvh=False)),
+    (dict(boot="pvh", kernel="/boot/vmlinuz", initrd="/boot/initrd.img"),
+     dict(dhcp=True, nics=None, pygrub=False, pvh=True, kernel="/boot/vmlinuz", initrd="/boot/initrd.img")),
+])
+def test_image_params_nics_and_pvh(keys, expected):
+    params = xen_guest.image_params(entry(**keys))
+    assert {k: params[k] for k in expected} == expected
+
+
+def test_config_params_one_vif_per_nic_with_the_entrys_bridge_as_default():
+    guest = entry(nics=GUIDE_NICS)
+    spec = spec_from_params(xen_guest.image_params(guest))
+    params = xen_guest.config_params(guest, spec)
+    assert params["vifs"] == [dict(mac=derive_mac("web1"), bridge="xenbr0"), dict(mac=derive_mac("web1", 1), bridge="xenbr1")]
+    assert params["settings"] == {"dhcp": "dhcp"}
+    # The config the role writes is the one the image step wrote for a fresh guest (plus extra).
+    settings = config_request(params)[2]
+    assert settings["vif"] == ["mac=%s,bridge=xenbr0" % derive_mac("web1").upper(),
+                               "mac=%s,bridge=xenbr1" % derive_mac("web1", 1).upper()]
+
+
+def test_without_nics_the_config_params_are_unchanged():
+    """The layout of an entry without nics, as the one-NIC form gives it (what every guest had before)."""
+    guest = entry(ip="10.0.0.5", bridge="xenbr1")
+    spec = spec_from_params(xen_guest.image_params(guest))
+    one_nic = xen_tools_layout(spec.hostname, spec.disk_paths, spec.disk_vdevs, spec.memory_mib, spec.vcpus, spec.mac,
+                               bridge="xenbr1", ip="10.0.0.5", pygrub=True, extra="net.ifnames=0")
+    assert {k: v for k, v in xen_guest.config_params(guest, spec).items() if k in one_nic} == one_nic
+
+
+def test_config_params_pvh():
+    guest = entry(boot="pvh", kernel="/boot/vmlinuz", initrd="/boot/initrd.img")
+    params = xen_guest.config_params(guest, spec_from_params(xen_guest.image_params(guest)))
+    assert params["type"] == "pvh" and params["kernel"] == "/boot/vmlinuz" and params["ramdisk"] == "/boot/initrd.img"
+    assert params["extra"] == "console=hvc0 net.ifnames=0" and params["root"] == "/dev/xvda2 ro"
+    settings = config_request(params)[2]
+    assert settings["type"] == "pvh" and "bootloader" not in settings
+
+
+@pytest.mark.parametrize("bad, message", [
+    (dict(nics=GUIDE_NICS, ip="10.0.0.5"), r"guests\[1\] \(web2\): nics replaces the guest's own ip"),
+    (dict(nics=GUIDE_NICS, mac="00:16:3e:00:00:01", gateway="10.0.0.1"),
+     r"guests\[1\] \(web2\): nics replaces the guest's own mac, gateway"),
+    (dict(nics=[dict(mac="00:16:3e:00:00:01"), dict(mac="00:16:3e:00:00:01")]),
+     r"guests\[1\] \(web2\): nics\[1\]\.mac=00:16:3e:00:00:01 is the MAC of nics\[0\] too"),
+    (dict(nics=[dict(ip="10.0.0.5", netmask="255.255.255.0", gateway="10.0.0.1"),
+                dict(ip="10.1.0.5", netmask="255.255.255.0", gateway="10.1.0.1")]),
+     r"guests\[1\] \(web2\): nics: gateway is given on nics\[0\] and nics\[1\]"),
+    (dict(nics=[dict(), dict(bridge="xenbr1 xenbr2")]), r"nics\[1\]\.bridge='xenbr1 xenbr2' is not an interface name"),
+    (dict(nics=[dict(), dict(ip="172.16.92.10/24", netmask="255.255.255.0")]),
+     r"nics\[1\]\.ip='172\.16\.92\.10/24' is not an IPv4 address"),
+    (dict(boot="pvh"), r"guests\[1\] \(web2\): a PVH guest \(pvh: true, boot: pvh\) needs kernel"),
+])
+def test_a_bad_nics_or_pvh_entry_stops_the_plan(bad, message):
+    with pytest.raises(GuestError, match=message):
+        xen_guest.plan_guests(dict(guests=[dict(name="web1"), dict(name="web2", **bad)], defaults=ROLE_DEFAULTS))
+
+
+@pytest.mark.parametrize("keys, boot", [
+    ({}, "pygrub"),
+    (dict(boot="pv", kernel="/boot/vmlinuz"), "pv"),
+    (dict(boot="pvh", kernel="/boot/vmlinuz"), "pvh"),
+])
+def test_the_config_step_is_given_the_boot_kind(monkeypatch, keys, boot):
+    seen = []
+
+    class Image:
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def ensure_present(self, spec, force=False, post_install_ops=()):
+            return dict(changed=False)
+
+    def config(module, request, kind, active):
+        seen.append((kind, request[2].get("type")))
+        return dict(changed=False, running=False, autostart=True)
+
+    monkeypatch.setattr(xen_guest, "ImageManager", Image)
+    monkeypatch.setattr(xen_guest, "converge_config", config)
+    guests = xen_guest.GuestList(types.SimpleNamespace(check_mode=False), None, types.SimpleNamespace(disk_users=None),
+                                 dict(restart_on_change=False, shutdown_timeout=300, fixes_on_existing=False))
+    planned = xen_guest.plan_guests(dict(guests=[dict(name="web1", state="present", lvm="vg0", **keys)],
+                                         defaults=ROLE_DEFAULTS))
+    guests.converge(planned[0], set())
+    assert seen == [(boot, None if boot != "pvh" else "pvh")]
+
+
+@pytest.mark.parametrize("nics, rules, stale", [
+    (None, [derive_mac("web1")], None),
+    (None, [derive_mac("web1"), derive_mac("web1", 1)], derive_mac("web1", 1)),
+    # With two NICs, eth1's rule is no stale rule.
+    (GUIDE_NICS, [derive_mac("web1"), derive_mac("web1", 1)], None),
+    (GUIDE_NICS, ["00:16:3e:00:00:09"], "00:16:3e:00:00:09"),
+])
+def test_check_udev_mac_knows_every_nic(monkeypatch, nics, rules, stale):
+    monkeypatch.setattr(xen_guest, "run_operations", lambda runner, image, ops, check_mode=False: (
+        [], None, dict(persistent_net=[dict(mac=mac, name="eth%d" % i) for i, mac in enumerate(rules)])))
+    guest = entry(nics=nics, fixes=dict(check_udev_mac=True))
+    spec = spec_from_params(xen_guest.image_params(guest))
+    guests = xen_guest.GuestList(types.SimpleNamespace(check_mode=False), None,
+                                 types.SimpleNamespace(disk_users=lambda path: []), dict(fixes_on_existing=True))
+    if stale:
+        with pytest.raises(GuestError, match="its udev rules name MAC\\(s\\) %s, but its config pins" % stale):
+            guests.fix(guest, spec, False, set())
+    else:
+        assert not guests.fix(guest, spec, False, set())["changed"]
 
 
 @pytest.mark.parametrize("fixes, actions", [

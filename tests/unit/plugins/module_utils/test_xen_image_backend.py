@@ -189,3 +189,71 @@ def test_log_tail_is_redacted():
     assert "hunter2" not in tail
     assert "may contain a password" in tail
     assert "hunter2" not in redact("--password=hunter2")
+
+
+# -- several NICs and PVH ----------------------------------------------------------------------
+
+TWO_NICS = [dict(bridge="xenbr0"), dict(bridge="xenbr1", ip="172.16.92.10", netmask="255.255.255.0")]
+
+
+@pytest.mark.parametrize("nics, one_nic", [
+    # NIC 0 goes to xen-create-image as the one NIC did; the others do not reach it.
+    (TWO_NICS, dict(dhcp=True, bridge="xenbr0")),
+    ([dict(ip="10.0.0.5", netmask="255.255.255.0", gateway="10.0.0.1", mac="00:16:3e:00:00:05"), dict(bridge="xenbr1")],
+     dict(dhcp=False, ip=["10.0.0.5"], netmask="255.255.255.0", gateway="10.0.0.1", mac="00:16:3e:00:00:05")),
+])
+def test_argv_with_nics_is_the_argv_of_nic_0(nics, one_nic):
+    with_nics = spec(dhcp=False, bridge=None, nics=nics)
+    assert XenCreateImage.argv(with_nics) == XenCreateImage.argv(spec(**dict(dict(bridge=None), **one_nic)))
+    assert with_nics.nics_option and [n["bridge"] for n in with_nics.nics][1] == "xenbr1"
+
+
+def test_a_spec_without_nics_has_its_one_nic_in_the_list():
+    one = spec(ip=None)
+    assert one.nics == [dict(bridge="xenbr0", mac=guest_model.derive_mac("test1"), ip=[], netmask=None, gateway=None)]
+    assert not one.nics_option and not one.extra_nics and not one.own_config and one.boot == "pygrub"
+
+
+def test_nics_fill_the_nic_0_fields_and_fall_back_to_bridge():
+    two = spec(dhcp=False, nics=[dict(), dict(ip=["172.16.92.10"], netmask="255.255.255.0")])
+    assert two.dhcp and two.bridge == "xenbr0" and two.mac == guest_model.derive_mac("test1")
+    assert two.nics[1]["bridge"] == "xenbr0" and two.nics[1]["mac"] == guest_model.derive_mac("test1", 1)
+    assert [i for i, _nic in two.extra_nics] == [1] and two.own_config
+
+
+def test_pvh_builds_like_pv():
+    pvh = spec(pvh=True, kernel="/boot/vmlinuz", initrd="/boot/initrd.img")
+    assert pvh.boot == "pvh" and pvh.own_config and not pvh.pygrub
+    assert XenCreateImage.argv(pvh) == XenCreateImage.argv(spec(kernel="/boot/vmlinuz", initrd="/boot/initrd.img"))
+    assert "--nopygrub" in XenCreateImage.argv(pvh) and "--initrd=/boot/initrd.img" in XenCreateImage.argv(pvh)
+
+
+@pytest.mark.parametrize("changes, message", [
+    (dict(nics=TWO_NICS), "nics replaces the guest's own dhcp"),
+    (dict(dhcp=False, ip=["10.0.0.5"], nics=TWO_NICS), "nics replaces the guest's own ip"),
+    (dict(dhcp=False, mac="00:16:3e:00:00:01", netmask="255.255.255.0", nics=TWO_NICS),
+     "nics replaces the guest's own mac, netmask"),
+    (dict(dhcp=False, nics=[dict(mac="00:16:3e:00:00:01"), dict(mac="00:16:3e:00:00:01")]),
+     "nics[1].mac=00:16:3e:00:00:01 is the MAC of nics[0] too"),
+    (dict(dhcp=False, nics=[dict(ip="10.0.0.5", netmask="255.255.255.0", gateway="10.0.0.1"),
+                            dict(ip="10.1.0.5", netmask="255.255.255.0", gateway="10.1.0.1")]),
+     "nics: gateway is given on nics[0] and nics[1]"),
+    (dict(dhcp=False, nics=[dict(), dict(bridge="xenbr1\n")]), "nics[1].bridge='xenbr1\\n' is not an interface name"),
+    (dict(dhcp=False, nics=[dict(), dict(ip="172.16.92.256", netmask="255.255.255.0")]),
+     "nics[1].ip='172.16.92.256' is not an IPv4 address"),
+    (dict(dhcp=False, nics=[]), "nics must be a non-empty list of NICs"),
+    (dict(pvh=True), "a PVH guest (pvh: true, boot: pvh) needs kernel"),
+])
+def test_bad_nics_and_pvh_are_refused_naming_the_option(changes, message):
+    with pytest.raises(GuestError, match=re.escape(message)):
+        spec(**changes)
+
+
+def test_check_host_names_every_missing_bridge_of_every_nic():
+    three = spec(dhcp=False, nics=[dict(), dict(bridge="xenbr1"), dict(bridge="xenbr2"), dict(bridge="xenbr1")])
+    with pytest.raises(GuestError) as raised:
+        check_host(three, exists=lambda p: True, isdir=lambda p: "/sys/class/net/" not in p)
+    assert str(raised.value) == "; ".join(
+        "%s=%s does not exist on this host (no /sys/class/net/%s/bridge)" % (option, bridge, bridge)
+        for option, bridge in (("nics[0].bridge", "xenbr0"), ("nics[1].bridge", "xenbr1"), ("nics[2].bridge", "xenbr2")))
+    check_host(three, exists=lambda p: True, isdir=lambda p: True)

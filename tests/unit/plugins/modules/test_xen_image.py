@@ -13,10 +13,11 @@ import types
 
 import pytest
 
-from ansible_collections.kuutorvaja.xen.plugins.module_utils import guest_model, host_tools, locks
+from ansible_collections.kuutorvaja.xen.plugins.module_utils import golden_image, guest_model, host_tools, locks
 from ansible_collections.kuutorvaja.xen.plugins.module_utils import xen_image as image_backend
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.host_tools import XenCreateImage
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_model import GuestError
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.xen_cfg import parse_xen_cfg
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.xen_image import ImageManager, spec_from_params
 from ansible_collections.kuutorvaja.xen.plugins.modules import xen_image
 
@@ -203,6 +204,38 @@ def test_no_post_install_ops_no_mount(host, monkeypatch):
     monkeypatch.setattr(image_backend, "run_operations", lambda *args: mounted.append(args))
     manager(host, BuildingRunner(host)).ensure_present(spec_from_params(dict(host.args)))
     assert mounted == []
+
+
+def test_without_nics_the_config_is_the_one_xen_create_image_wrote(host, monkeypatch):
+    monkeypatch.setattr(image_backend, "run_operations", lambda *args: pytest.fail("no offline step without keys or NICs"))
+    result = manager(host, BuildingRunner(host)).ensure_present(spec_from_params(dict(host.args)))
+    with open(host.config) as handle:
+        assert handle.read() == fixture_text("xen-4.17/test1.cfg")
+    assert result["nics"] == [dict(mac=guest_model.derive_mac("test1"), bridge=None, ip="dhcp")]
+
+
+@pytest.mark.parametrize("changes, vifs, kind", [
+    # The guide's two networks: eth1 into the guest, a vif for each NIC into the config.
+    # (No bridges: this host has none; check_host's tests cover them.)
+    (dict(dhcp=False, nics=[dict(), dict(ip="172.16.92.10", netmask="255.255.255.0")]), 2, None),
+    # PVH: one NIC, the config written again with its type.
+    (dict(pvh=True, kernel="vmlinuz"), 1, "pvh"),
+])
+def test_what_xen_create_image_cannot_write_is_written_after_it(host, monkeypatch, changes, vifs, kind):
+    mounted = []
+    monkeypatch.setattr(image_backend, "run_operations", lambda _runner, image, ops: mounted.append((image, ops)))
+    if "kernel" in changes:
+        (host.root / "vmlinuz").write_bytes(b"")
+        changes = dict(changes, kernel=str(host.root / "vmlinuz"))
+    spec = spec_from_params(dict(host.args, **changes))
+    keys = xen_image.post_install_ops(dict(authorized_keys=["ssh-ed25519 AAAA test"]))
+    result = manager(host, BuildingRunner(host)).ensure_present(spec, post_install_ops=keys)
+    written = parse_xen_cfg(open(host.config).read())
+    assert len(written["vif"]) == vifs and written.get("type") == kind
+    # One mount: the keys, then (with more NICs) the guest's whole interfaces file.
+    interfaces = [golden_image.interfaces_op(spec)] if vifs > 1 else []
+    assert mounted == [(host.disk, keys + interfaces)]
+    assert [nic["ip"] for nic in result["nics"]] == (["dhcp", "172.16.92.10"] if vifs > 1 else ["dhcp"])
 
 
 def test_failed_post_install_rolls_back_the_build(host, monkeypatch):
