@@ -3,9 +3,12 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 # Install the Debian packages the suite and the lab need, when missing.
 # Needs root for apt-get; without root it only lists what is missing.
+# grub-pc-bin, xorriso and mtools: grub-mkrescue makes the HVM test's CD image
+# (tests/integration/hvm.yml).
 set -euo pipefail
 packages=(python3-venv git make rsync qemu-system-x86 qemu-utils debootstrap
-  podman runc fdisk e2fsprogs openssh-client xz-utils shellcheck)
+  podman runc fdisk e2fsprogs openssh-client xz-utils shellcheck
+  grub-pc-bin xorriso mtools)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -250,6 +250,19 @@ def test_bad_variables_fail_before_any_change(tmp_path, var_file, extra, message
     assert not any(tmp_path.iterdir()), list(tmp_path.rglob("*"))
 
 
+def test_hvm_refused_without_vmx_or_svm(tmp_path):
+    """Off a dom0, HVM needs vmx or svm in /proc/cpuinfo: without them the role stops before any change."""
+    with open("/proc/cpuinfo") as handle:
+        flags = set(" ".join(line.split(":", 1)[1] for line in handle if line.startswith("flags")).split())
+    if flags & {"vmx", "svm"}:
+        pytest.skip("this host has vmx or svm")
+    proc = run_roles(tmp_path, HERE / "current-vars.yml", extra={"xen_hypervisor_hvm": True})
+    assert proc.returncode != 0
+    assert "xen_hypervisor_hvm: HVM guests need Intel VT (vmx) or AMD-V (svm)" in proc.stdout, proc.stdout[-3000:]
+    assert recap(proc)["changed"] == 0
+    assert not any(tmp_path.iterdir()), list(tmp_path.rglob("*"))
+
+
 def test_nat_mode(tmp_path):
     """NAT: a host-only bridge, forwarding and a masquerade table."""
     extra = {

@@ -68,6 +68,18 @@ def test_packages_installed(host, package):
     assert host.package(package).is_installed
 
 
+@pytest.mark.parametrize("package", ["qemu-system-xen", "seabios"])
+def test_hvm_packages_installed(host, package):
+    """xen_hypervisor_hvm: the device model and the BIOS hvmloader loads are installed."""
+    assert host.package(package).is_installed
+
+
+def test_hypervisor_offers_hvm(host):
+    """The role's HVM check passed on the hypervisor's own word (xl info's virt_caps)."""
+    caps = [line for line in host.check_output("xl info").splitlines() if line.startswith("virt_caps")]
+    assert caps and "hvm" in caps[0].split(":", 1)[1].split()
+
+
 def test_toolstack_answers(host):
     """xenstored serves the dom0's own entry, so xl can manage guests."""
     assert host.check_output("xenstore-read /local/domain/0/name") == "Domain-0"

@@ -80,6 +80,20 @@ def test_plan_is_plain_data(name, case_id, case):
     assert json.loads(json.dumps(first)) == first
 
 
+ROLE_VARS = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "roles", "xen_hypervisor", "vars")
+
+
+@pytest.mark.parametrize("release, wanted", sorted(DATA["hvm_packages"].items()))
+def test_release_profiles_hvm_packages(release, wanted):
+    """The device model and firmware each release profile (vars/<release>.yml) installs for HVM guests."""
+    with open(os.path.join(ROLE_VARS, release + ".yml")) as handle:
+        profile = yaml.safe_load(handle)
+    assert profile["__xen_hypervisor_packages_hvm"] == wanted
+    settings = _settings("xen_hypervisor_plan", {"base": "bookworm", "settings": {"hvm": True}})
+    settings["profile"].update(packages=profile["__xen_hypervisor_packages"], packages_hvm=wanted)
+    assert FILTERS["xen_hypervisor_plan"](settings)["packages"][-len(wanted):] == wanted
+
+
 def test_settings_must_be_a_mapping():
     with pytest.raises(AnsibleFilterError, match="the role's settings mapping"):
         FILTERS["xen_network_plan"]("bridge")
