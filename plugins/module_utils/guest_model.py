@@ -566,16 +566,14 @@ def refuse_if_in_use(path, users, action):
 PVH_CONSOLE = "console=hvc0"
 
 
-def xen_tools_layout(name, disks, vdevs, memory_mib, vcpus, nics, bridge=None, ip=None, pygrub=True,
+def xen_tools_layout(name, disks, vdevs, memory_mib, vcpus, nics, pygrub=True,
                      kernel=None, initrd=None, extra=None, boot=None):
     """The options of the config xen-create-image writes, as ``xen_guest_config`` takes them.
 
     ``disks`` and ``vdevs`` pair up (root first). ``nics`` is the guest's
     NIC list (:func:`normalize_nics`, NIC 0 first): one vif each, in order,
     with its ``mac`` and ``bridge``, and for a static NIC 0 its first
-    address as ``ip`` (xen-tools writes its one NIC so); a MAC string
-    instead stands for one NIC with ``bridge`` and ``ip`` (the first static
-    address or ``None`` for DHCP). ``boot`` is ``pygrub``, ``pv`` or
+    address as ``ip`` (xen-tools writes its one NIC so). ``boot`` is ``pygrub``, ``pv`` or
     ``pvh`` (default: ``pygrub`` or ``pv`` as ``pygrub`` says). ``extra`` is
     appended to the kernel command line (xen-tools writes ``elevator=noop``
     for a dom0 kernel, nothing with pygrub; a PVH guest gets
@@ -583,8 +581,6 @@ def xen_tools_layout(name, disks, vdevs, memory_mib, vcpus, nics, bridge=None, i
     from a golden image and one written by the ``xen_guest`` module, so a
     fresh guest's config compares equal on the next run.
     """
-    if isinstance(nics, str):
-        nics = [dict(mac=nics, bridge=bridge, ip=[ip] if ip else [])]
     boot = boot or ("pygrub" if pygrub else "pv")
     vifs = []
     for index, nic in enumerate(nics):

@@ -96,13 +96,7 @@ class XenImageSpec:
     # not fit in 256M (xen_image's documentation).
     memory_mib: int = 512
     vcpus: int = 1
-    dhcp: bool = False
-    ip: list = field(default_factory=list)
-    gateway: str = None
-    netmask: str = None
     nameserver: list = field(default_factory=list)
-    mac: str = None
-    bridge: str = None
     pygrub: bool = True
     # A PVH guest builds like a PV one (dom0 kernel, no pygrub); its config says type = "pvh".
     pvh: bool = False
@@ -111,11 +105,36 @@ class XenImageSpec:
     roles: list = field(default_factory=list)
     arch: str = None
     config_dir: str = CONFIG_DIR
-    # Every NIC (guest_model.normalize_nics), NIC 0 first: the fields above
-    # (dhcp, ip, gateway, netmask, mac, bridge) are NIC 0's, what
-    # xen-create-image takes. ``nics_option``: the list came from ``nics``.
+    # Every NIC (guest_model.normalize_nics), NIC 0 first; never empty.
+    # ``nics_option``: the list came from ``nics``.
     nics: list = field(default_factory=list)
     nics_option: bool = False
+
+    # NIC 0's settings, the ones xen-create-image takes: read from nics[0],
+    # never stored twice.
+    @property
+    def ip(self):
+        return self.nics[0]["ip"]
+
+    @property
+    def dhcp(self):
+        return not self.ip
+
+    @property
+    def gateway(self):
+        return self.nics[0]["gateway"]
+
+    @property
+    def netmask(self):
+        return self.nics[0]["netmask"]
+
+    @property
+    def mac(self):
+        return self.nics[0]["mac"]
+
+    @property
+    def bridge(self):
+        return self.nics[0]["bridge"]
 
     @property
     def boot(self):
@@ -270,13 +289,7 @@ def spec_from_params(params, for_delete=False):
         image=params.get("image") or "sparse",
         memory_mib=memory_mib(params["memory"]) if params.get("memory") else XenImageSpec.memory_mib,
         vcpus=vcpus,
-        dhcp=not nics[0]["ip"],
-        ip=nics[0]["ip"],
-        gateway=nics[0]["gateway"],
-        netmask=nics[0]["netmask"],
         nameserver=[ipv4(n, "nameserver") for n in (params.get("nameserver") or [])],
-        mac=nics[0]["mac"],
-        bridge=nics[0]["bridge"],
         pygrub=bool(pygrub),
         pvh=pvh,
         kernel=params.get("kernel"),

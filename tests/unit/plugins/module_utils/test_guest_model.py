@@ -151,7 +151,8 @@ def test_sizes_above_the_bound_are_refused():
 
 def test_xen_tools_layout_pygrub_dhcp_with_extra():
     layout = xen_tools_layout("web1", ["/d/disk.img", "/d/swap.img"], ["xvda2", "xvda1"], 512, 1,
-                              "00:16:3e:00:00:01", bridge="xenbr0", extra="net.ifnames=0")
+                              normalize_nics([dict(mac="00:16:3e:00:00:01", bridge="xenbr0")], "web1"),
+                              extra="net.ifnames=0")
     assert layout["type"] == "pygrub" and layout["extra"] == "net.ifnames=0" and layout["root"] == "/dev/xvda2 ro"
     assert layout["disks"] == [dict(target="/d/disk.img", vdev="xvda2"), dict(target="/d/swap.img", vdev="xvda1")]
     assert layout["vifs"] == [dict(mac="00:16:3e:00:00:01", bridge="xenbr0")]
@@ -159,8 +160,8 @@ def test_xen_tools_layout_pygrub_dhcp_with_extra():
 
 
 def test_xen_tools_layout_pv_static():
-    layout = xen_tools_layout("web1", ["/d/disk.img"], ["xvda1"], 256, 2, "00:16:3e:00:00:01", ip="10.0.0.5",
-                              pygrub=False, kernel="/boot/vmlinuz", initrd="", extra=None)
+    nics = normalize_nics([dict(mac="00:16:3e:00:00:01", ip="10.0.0.5", netmask="255.255.255.0")], "web1")
+    layout = xen_tools_layout("web1", ["/d/disk.img"], ["xvda1"], 256, 2, nics, pygrub=False, kernel="/boot/vmlinuz", initrd="", extra=None)
     assert layout["type"] == "pv" and layout["kernel"] == "/boot/vmlinuz" and layout["ramdisk"] is None
     assert layout["extra"] == "elevator=noop" and layout["settings"] is None
     assert layout["vifs"] == [dict(ip="10.0.0.5", mac="00:16:3e:00:00:01")]
@@ -238,9 +239,9 @@ def test_xen_tools_layout_one_vif_per_nic_ip_only_for_a_static_nic_0():
     assert dhcp["settings"] == {"dhcp": "dhcp"} and [v.get("ip") for v in dhcp["vifs"]] == [None, None]
 
 
-def test_the_one_nic_forms_give_the_same_layout():
+def test_a_listed_nic_without_mac_gets_the_derived_one():
     listed = xen_tools_layout("web1", ["/d/disk.img"], ["xvda1"], 256, 2, normalize_nics([dict(bridge="xenbr0")], "web1"))
-    assert listed == xen_tools_layout("web1", ["/d/disk.img"], ["xvda1"], 256, 2, derive_mac("web1"), bridge="xenbr0")
+    assert listed["vifs"] == [dict(mac=derive_mac("web1"), bridge="xenbr0")] and listed["settings"] == {"dhcp": "dhcp"}
 
 
 def test_xen_tools_layout_pvh():

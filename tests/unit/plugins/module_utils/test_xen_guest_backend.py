@@ -149,9 +149,11 @@ def test_without_nics_the_config_params_are_unchanged():
     """The layout of an entry without nics, as the one-NIC form gives it (what every guest had before)."""
     guest = entry(ip="10.0.0.5", bridge="xenbr1")
     spec = spec_from_params(xen_guest.image_params(guest))
-    one_nic = xen_tools_layout(spec.hostname, spec.disk_paths, spec.disk_vdevs, spec.memory_mib, spec.vcpus, spec.mac,
-                               bridge="xenbr1", ip="10.0.0.5", pygrub=True, extra="net.ifnames=0")
-    assert {k: v for k, v in xen_guest.config_params(guest, spec).items() if k in one_nic} == one_nic
+    params = xen_guest.config_params(guest, spec)
+    assert params["vifs"] == [dict(ip="10.0.0.5", mac=spec.mac, bridge="xenbr1")] and params["settings"] is None
+    one_nic = xen_tools_layout(spec.hostname, spec.disk_paths, spec.disk_vdevs, spec.memory_mib, spec.vcpus, spec.nics,
+                               pygrub=True, extra="net.ifnames=0")
+    assert {k: v for k, v in params.items() if k in one_nic} == one_nic
 
 
 def test_config_params_pvh():
