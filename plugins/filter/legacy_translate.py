@@ -25,11 +25,12 @@ except ImportError:  # pragma: no cover
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.legacy_migration import LegacyError, translate_legacy
 
 
-def xen_legacy_translate(xend_config, network_scripts=None, guests=None, kernel_mode="pygrub", config_dir="/etc/xen"):
-    """Translate xend-config.sxp, custom network scripts and xm guest configs (their texts)."""
+def xen_legacy_translate(xend_config, network_scripts=None, guests=None, kernel_mode="pygrub", config_dir="/etc/xen",
+                         interfaces=None):
+    """Translate xend-config.sxp, custom network scripts, xm guest configs and the dom0's interfaces (their texts)."""
     try:
         return wrap_var(translate_legacy(xend_config, network_scripts=network_scripts, guests=guests,
-                                         kernel_mode=kernel_mode, config_dir=config_dir))
+                                         kernel_mode=kernel_mode, config_dir=config_dir, interfaces=interfaces))
     except LegacyError as exc:
         raise AnsibleFilterError("xen_legacy_translate: %s" % exc)
 

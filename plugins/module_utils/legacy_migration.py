@@ -25,11 +25,18 @@ is left out silently.
 from __future__ import annotations
 
 import ast
+import ipaddress
 import operator
 import re
 import shlex
 
-from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_model import CONFIG_DIR, GuestError, config_path_for
+from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_model import (
+    CONFIG_DIR,
+    GuestError,
+    config_path_for,
+    normalize_mac,
+    validate_interface_name,
+)
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.xen_cfg import (
     XenCfgError,
     disk_spec_details,
@@ -314,6 +321,312 @@ def _translate_network(xend, scripts, report):
     if network.nat_netdev:
         variables["xen_network_nat_netdev"] = network.nat_netdev
     return variables
+
+
+# --------------------------------------------------------------------------
+# The old dom0's /etc/network/interfaces: the bridged NICs' addresses
+# --------------------------------------------------------------------------
+
+# An interfaces file is a few kilobytes; one far larger is no interfaces file (refused, not read).
+MAX_INTERFACES_BYTES = 256 * 1024
+_INTERFACES = "interfaces"
+# Stanza keywords of interfaces(5) (ifupdown 0.6 to 0.8); allow-CLASS is any allow-*.
+_STANZAS = ("iface", "mapping", "auto", "source", "source-directory", "source-dir", "no-auto-down", "no-scripts")
+# Options of a static stanza that the kernel and ifupdown derive from the address.
+_DERIVED = ("network", "broadcast")
+_DHCP_OPTIONS = ("hostname", "leasehours", "leasetime", "vendor", "client", "metric")
+_MAX_SHOWN = 40
+
+
+def _shown_word(word):
+    """A word of the (untrusted) file for the report: quoted, cut short."""
+    return repr(word if len(word) <= _MAX_SHOWN else word[:_MAX_SHOWN] + "...")
+
+
+class _Stanza:
+    """One ``iface NAME FAMILY METHOD`` stanza and its option lines."""
+
+    def __init__(self, name, family, method, line):
+        self.name, self.family, self.method, self.line = name, family, method, line
+        self.options = []
+
+    def where(self, key=None, number=None):
+        """The report's setting: the iface line, or one option's line."""
+        if key is None:
+            return "%s line %d: iface %s" % (_INTERFACES, self.line, self.name)
+        return "%s line %d: %s %s" % (_INTERFACES, number, self.name, key)
+
+
+def _interfaces_lines(text):
+    """``(line number, words)`` of each logical line: comments and blank lines skipped, ``\\`` continuations joined."""
+    logical, start, parts = [], None, []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if not parts:
+            start = number
+            if raw.lstrip().startswith("#"):
+                continue
+        if raw.endswith("\\"):
+            parts.append(raw[:-1])
+            continue
+        parts.append(raw)
+        words = " ".join(parts).split()
+        parts = []
+        if words:
+            logical.append((start, words))
+    if parts and " ".join(parts).split():
+        logical.append((start, " ".join(parts).split()))
+    return logical
+
+
+def parse_interfaces(text, report):
+    """The stanzas of an ifupdown ``/etc/network/interfaces``: ``(stanzas, boot)``.
+
+    ``stanzas`` is the list of :class:`_Stanza` in order; ``boot`` maps each
+    interface named on an ``auto`` or ``allow-*`` line to ``(keyword, line)``.
+    Whatever is no iface stanza (mapping, source, unknown lines) is reported
+    and skipped; nothing here raises on the text's content.
+    """
+    stanzas, boot, current = [], {}, None
+    for number, words in _interfaces_lines(text):
+        keyword = words[0]
+        where = "%s line %d" % (_INTERFACES, number)
+        if keyword == "iface":
+            current = None
+            if len(words) < 4:
+                report.add(DOM0, where, "needs_attention",
+                           "an iface line needs a name, an address family and a method (iface eth0 inet dhcp); "
+                           "this one and its options are not read")
+                current = False
+                continue
+            name = words[1]
+            try:
+                validate_interface_name(name, "iface")
+            except GuestError:
+                report.add(DOM0, where, "needs_attention",
+                           "iface %s: not an interface name this translator carries (an alias such as eth0:1, or "
+                           "a name with other characters); this stanza is not carried over" % _shown_word(name))
+                current = False
+                continue
+            current = _Stanza(name, words[2], words[3], number)
+            if len(words) > 4:
+                report.add(DOM0, current.where(), "needs_attention",
+                           "words after the method (%s) are not read" % " ".join(_shown_word(w) for w in words[4:]))
+            stanzas.append(current)
+        elif keyword == "auto" or keyword.startswith("allow-"):
+            current = None
+            for name in words[1:]:
+                boot.setdefault(name, (keyword, number))
+        elif keyword == "mapping":
+            current = False
+            report.add(DOM0, where, "needs_attention",
+                       "a mapping stanza (a script picks the logical interface at ifup time) is not followed; "
+                       "check which stanza it picked for the bridged NICs")
+        elif keyword in _STANZAS:
+            current = None
+            if keyword.startswith("source"):
+                report.add(DOM0, where, "needs_attention",
+                           "%s: the files it includes were not given; stanzas for the bridged NICs there are not "
+                           "carried over (give their text inline instead)" % keyword)
+            else:
+                report.add(DOM0, where, "needs_attention",
+                           "%s: not carried over; the role's bridges are brought up and down as ifupdown does by "
+                           "default" % keyword)
+        elif current:
+            current.options.append((keyword, words[1:], number))
+        elif current is False:
+            continue
+        else:
+            report.add(DOM0, where, "needs_attention",
+                       "%s is not an interfaces(5) stanza and belongs to none; not read" % _shown_word(keyword))
+    return stanzas, boot
+
+
+def _ipv4(value):
+    """An IPv4 address or ``None``."""
+    try:
+        return ipaddress.IPv4Address(value)
+    except ValueError:
+        return None
+
+
+def _prefix_length(text):
+    """The prefix length of ``24`` or ``255.255.255.0`` (a contiguous netmask), else ``None``."""
+    if re.fullmatch(r"[0-9]{1,2}", text):
+        return int(text) if int(text) <= 32 else None
+    try:
+        network = ipaddress.IPv4Network("0.0.0.0/%s" % text)
+    except ValueError:
+        return None
+    return network.prefixlen if str(network.netmask) == text else None
+
+
+def _static_address(stanza, report):
+    """``(CIDR address, gateway)`` of a static stanza; ``(None, ...)`` when the address cannot be carried."""
+    options = {}
+    for key, values, number in stanza.options:
+        if key in options:
+            report.add(DOM0, stanza.where(key, number), "needs_attention",
+                       "set twice (lines %d and %d); the first is used" % (options[key][1], number))
+            continue
+        options[key] = (values, number)
+    single = {key: values[0] if len(values) == 1 else None for key, (values, _number) in options.items()}
+    address, netmask = single.get("address"), single.get("netmask")
+    cidr = None
+    if address is None:
+        why = "static without an address" if "address" not in options else "address is not one word"
+    else:
+        host, _sep, prefix = address.partition("/")
+        why = None
+        if _ipv4(host) is None:
+            why = "address %s is not an IPv4 address" % _shown_word(address)
+        elif netmask is None and "netmask" in options:
+            why = "netmask is not one word"
+        else:
+            prefixes = []
+            for given in (prefix, netmask):
+                if given:
+                    length = _prefix_length(given)
+                    if length is None:
+                        why = "%s is not a netmask or prefix length" % _shown_word(given)
+                    prefixes.append(length)
+            if why is None and not prefixes:
+                why = "address %s has neither a prefix length nor a netmask" % _shown_word(address)
+            elif why is None and len(set(prefixes)) > 1:
+                why = "address %s and netmask %s disagree" % (_shown_word(address), _shown_word(netmask))
+            elif why is None:
+                cidr = "%s/%d" % (host, prefixes[0])
+    if cidr is None:
+        report.add(DOM0, stanza.where("address", options.get("address", (None, stanza.line))[1]), "needs_attention",
+                   "%s: the bridge is left without method and address (the role would use DHCP); "
+                   "set them in xen_network_bridges yourself" % why)
+    gateway = None
+    if "gateway" in options:
+        gateway = single.get("gateway")
+        if gateway is None or _ipv4(gateway) is None:
+            report.add(DOM0, stanza.where("gateway", options["gateway"][1]), "needs_attention",
+                       "%s is not an IPv4 address; not carried over" % _shown_word(" ".join(options["gateway"][0])))
+            gateway = None
+    if cidr is None:
+        left = list(_DERIVED) + (["gateway"] if gateway else [])
+        for key in (key for key in left if key in options):
+            report.add(DOM0, stanza.where(key, options[key][1]), "needs_attention",
+                       "not carried over, as the address is not")
+        return None, None
+    network = ipaddress.IPv4Interface(cidr).network
+    derived = {"network": str(network.network_address), "broadcast": str(network.broadcast_address)}
+    for key in (key for key in _DERIVED if key in options):
+        if single.get(key) in (derived[key], "+"):
+            report.add(DOM0, stanza.where(key, options[key][1]), "dropped",
+                       "the same as %s gives; the kernel derives it" % cidr)
+        else:
+            report.add(DOM0, stanza.where(key, options[key][1]), "needs_attention",
+                       "%s is not what %s gives (%s); the role sets no %s: not carried over"
+                       % (_shown_word(" ".join(options[key][0])), cidr, derived[key], key))
+    return cidr, gateway
+
+
+def _carry_stanza(item, stanza, report):
+    """Move the NIC's stanza ``stanza`` onto its bridge ``item``; report each option not carried."""
+    where = stanza.where()
+    if stanza.method == "static":
+        cidr, gateway = _static_address(stanza, report)
+        if cidr is not None:
+            item.update({"method": "static", "address": cidr})
+            if gateway:
+                item["gateway"] = gateway
+    elif stanza.method in ("dhcp", "manual"):
+        item["method"] = stanza.method
+    else:
+        report.add(DOM0, where, "needs_attention",
+                   "method %s: the role's bridges take dhcp, static or manual; the bridge is left without method "
+                   "(the role would use DHCP)" % _shown_word(stanza.method))
+    handled = ("address", "netmask", "gateway") + _DERIVED if stanza.method == "static" else ()
+    for key, values, number in stanza.options:
+        setting = stanza.where(key, number)
+        if key in handled:
+            continue
+        if key == "hwaddress":
+            mac = values[-1] if values and (len(values) == 1 or values[0] == "ether" and len(values) == 2) else None
+            try:
+                item["mac"] = normalize_mac(mac, "hwaddress")
+            except GuestError:
+                report.add(DOM0, setting, "needs_attention",
+                           "line %d: not one usable MAC (hwaddress [ether] MAC); not carried over: the bridge takes "
+                           "%s's own MAC" % (number, item["netdev"]))
+                continue
+            report.add(DOM0, setting, "translated",
+                       "the dom0 had this MAC on %s: the bridge %s takes it (mac)" % (item["netdev"], item["bridge"]))
+        elif key == "gateway" and stanza.method == "dhcp":
+            report.add(DOM0, setting, "dropped", "ifupdown ignores gateway with dhcp; the lease gives the route")
+        elif key.startswith("dns-"):
+            report.add(DOM0, setting, "needs_attention",
+                       "resolvconf's %s is not carried over: set the name servers of the new dom0 yourself" % key)
+        elif key in ("up", "down", "pre-up", "post-up", "pre-down", "post-down"):
+            report.add(DOM0, setting, "needs_attention",
+                       "line %d: a command ifupdown ran; not carried over (its text is not copied): run what it did "
+                       "on the new dom0 another way, or add it to the bridge's stanza by hand" % number)
+        elif key in _DHCP_OPTIONS and stanza.method == "dhcp":
+            report.add(DOM0, setting, "needs_attention",
+                       "line %d: a DHCP client option the role does not set; not carried over" % number)
+        else:
+            report.add(DOM0, setting, "needs_attention",
+                       "line %d: an option the role's bridges do not take; not carried over (its value is not "
+                       "copied)" % number)
+
+
+def _carry_interfaces(text, network, report):
+    """Carry the bridged NICs' addressing from the old dom0's interfaces file onto ``network``'s bridges."""
+    stanzas, boot = parse_interfaces(text, report)
+    bridges = network.get("xen_network_bridges") or []
+    by_netdev = {item["netdev"]: item for item in bridges if item.get("netdev")}
+    bridge_names = {item["bridge"] for item in bridges}
+    carried = set()
+    for stanza in stanzas:
+        where = stanza.where()
+        if stanza.name == "lo":
+            report.add(DOM0, where, "dropped", "the role's /etc/network/interfaces brings up the loopback itself")
+        elif stanza.name in bridge_names:
+            report.add(DOM0, where, "needs_attention",
+                       "%s is a bridge network-bridge made; a stanza of its own is not carried over (the NIC's is)"
+                       % stanza.name)
+        elif stanza.name not in by_netdev:
+            report.add(DOM0, where, "needs_attention",
+                       "%s is not bridged: the xen_network role writes /etc/network/interfaces "
+                       "(xen_network_manage_interfaces_file) without this stanza; put it in "
+                       "xen_network_interfaces_extra if the new dom0 needs it" % stanza.name)
+        elif stanza.family != "inet":
+            report.add(DOM0, where, "needs_attention",
+                       "family %s: the role gives the bridge an IPv4 address only; not carried over"
+                       % _shown_word(stanza.family))
+        elif stanza.name in carried:
+            report.add(DOM0, where, "needs_attention",
+                       "a second inet stanza of %s (another address); only the first is carried over" % stanza.name)
+        else:
+            item = by_netdev[stanza.name]
+            carried.add(stanza.name)
+            first = len(report.entries)
+            _carry_stanza(item, stanza, report)
+            options = report.entries[first:]
+            del report.entries[first:]
+            keyword = boot.get(stanza.name, (None, None))[0]
+            shown = ", ".join("%s %s" % (key, item[key]) for key in ("method", "address", "gateway", "mac") if key in item)
+            report.add(DOM0, where, "translated" if "method" in item and keyword else "needs_attention",
+                       "%s's addressing moves to the bridge %s (%s), as network-bridge moved it; %s"
+                       % (stanza.name, item["bridge"], shown or "none carried", "it was brought up at boot (%s), "
+                          "the role's bridge is too (auto)" % keyword if keyword else
+                          "it was not brought up at boot (no auto or allow- line), the role's bridge is (auto)"))
+            report.entries.extend(options)
+    named = {stanza.name for stanza in stanzas}
+    for name, (keyword, number) in boot.items():
+        if name not in named and name not in by_netdev and name != "lo":
+            report.add(DOM0, "%s line %d" % (_INTERFACES, number), "needs_attention",
+                       "%s %s: no iface stanza of it here and not bridged; not carried over" % (keyword, _shown_word(name)))
+    for name, item in by_netdev.items():
+        if name not in carried:
+            item["method"] = "manual"
+            report.add(DOM0, "%s: %s" % (_INTERFACES, name), "translated",
+                       "no iface stanza for %s: the old dom0 had no address there (network-bridge only took it "
+                       "into %s), so the bridge gets method manual (up, no address)" % (name, item["bridge"]))
 
 
 # --------------------------------------------------------------------------
@@ -836,8 +1149,13 @@ def translate_guest(key, text, report, network, guest_defaults, kernel_mode="pyg
     return {"path": options["path"], "options": options, "settings": settings, "config": config}
 
 
-def translate_legacy(xend_config="", network_scripts=None, guests=None, kernel_mode="pygrub", config_dir="/etc/xen"):
-    """The whole translation: ``{xen_hypervisor, xen_network, guests, report}``."""
+def translate_legacy(xend_config="", network_scripts=None, guests=None, kernel_mode="pygrub", config_dir="/etc/xen",
+                     interfaces=None):
+    """The whole translation: ``{xen_hypervisor, xen_network, guests, report}``.
+
+    ``interfaces`` is the text of the old dom0's /etc/network/interfaces:
+    each bridged NIC's addressing is carried to its bridge.
+    """
     if kernel_mode not in KERNEL_MODES:
         raise LegacyError("kernel_mode must be one of %s, got %r" % (", ".join(KERNEL_MODES), kernel_mode))
     for label, value in (("network_scripts", network_scripts), ("guests", guests)):
@@ -845,10 +1163,22 @@ def translate_legacy(xend_config="", network_scripts=None, guests=None, kernel_m
             raise LegacyError("%s must be a dict of name -> file text, got %s" % (label, type(value).__name__))
     if xend_config is not None and not isinstance(xend_config, str):
         raise LegacyError("xend_config must be the text of xend-config.sxp, got %s" % type(xend_config).__name__)
+    if interfaces is not None and not isinstance(interfaces, str):
+        raise LegacyError("interfaces must be the text of /etc/network/interfaces, got %s" % type(interfaces).__name__)
+    if interfaces is not None and len(interfaces) > MAX_INTERFACES_BYTES:
+        raise LegacyError("interfaces: larger than %d characters; not an interfaces(5) file" % MAX_INTERFACES_BYTES)
     report = Report()
     xend = _settings_of(parse_sxp(xend_config or ""), report)
     hypervisor, guest_defaults = _translate_dom0(xend, report)
     network = _translate_network(xend, network_scripts or {}, report) if xend_config else {}
+    if interfaces and network.get("xen_network_mode") == "bridge":
+        _carry_interfaces(interfaces, network, report)
+    elif interfaces:
+        report.add(DOM0, _INTERFACES, "needs_attention",
+                   "not read: %s; the role writes /etc/network/interfaces (xen_network_manage_interfaces_file) "
+                   "without the old stanzas, so carry the dom0's own addresses in xen_network_interfaces_extra"
+                   % ("no xend-config.sxp, so no bridges to carry addresses to" if not network else
+                      "%s mode has no bridges over the NICs" % network["xen_network_mode"]))
     translated = {}
     for key, text in (guests or {}).items():
         if not isinstance(text, str):

@@ -325,12 +325,14 @@ def test_preflight_once_per_plan(tmp_path):
 
 
 def test_translated_guide_setup_renders_on_current_debian(tmp_path):
-    """The guide's xend-config.sxp and kaks-silda.sh, translated, make the current profile's bridges and command line."""
+    """The guide's xend-config.sxp and kaks-silda.sh, and our dom0 interfaces, translated, make the current profile's
+    bridges with the dom0's addresses and its command line."""
     proc = run_roles(tmp_path, HERE / "legacy-vars.yml", playbook="legacy.yml")
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
-    for bridge, nic in (("xenbr0", "eth0"), ("xenbr1", "eth1")):
+    for bridge, nic, addressing in (("xenbr0", "eth0", "dhcp\n"), ("xenbr1", "eth1", "static\n    address 172.16.92.128/24\n")):
         text = (tmp_path / "etc/network/interfaces.d" / bridge).read_text()
         assert "iface %s inet manual\n" % nic in text
+        assert "iface %s inet %s" % (bridge, addressing) in text
         assert "    bridge_ports %s\n" % nic in text
     dropin = (tmp_path / "etc/default/grub.d/zz-kuutorvaja-xen.cfg").read_text()
     assert "GRUB_CMDLINE_XEN_DEFAULT='dom0_mem=196M,max:196M dom0_max_vcpus=1'\n" in dropin
