@@ -24,4 +24,4 @@ if [ -s "$pidfile" ]; then
     xenlab_log "stopped QEMU (pid $pid)"
   fi
 fi
-rm -f "$pidfile" "$XENLAB_STATE/dom0.qcow2" "$XENLAB_STATE/ssh.env"
+rm -f "$pidfile" "$XENLAB_STATE/dom0.qcow2" "$XENLAB_STATE/lvm.img" "$XENLAB_STATE/ssh.env"

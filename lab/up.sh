@@ -96,6 +96,14 @@ port=${XENLAB_SSH_PORT:-$(python3 -c 'import socket; s = socket.socket(); s.bind
 disk="$XENLAB_STATE/dom0.qcow2"
 rm -f "$disk" "$console"
 qemu-img create -q -f qcow2 -F qcow2 -b "$image_dir/dom0.qcow2" "$disk"
+# A blank disk for LVM (tests/integration/lvm.yml makes its PV and volume
+# group): a sparse raw file, thrown away by down.sh like the overlay. The
+# dom0 finds it by its serial, /dev/disk/by-id/virtio-xenlab-lvm, whatever
+# its /dev/vdX. Its PCI slot is pinned after the others': QEMU places
+# -device ones before the -drive if=virtio ones, and SeaBIOS, booting the
+# first disk in slot order, then found this blank one and stopped there.
+lvm_disk="$XENLAB_STATE/lvm.img"
+[ -e "$lvm_disk" ] || truncate -s 4G "$lvm_disk"
 
 xenlab_log "stage 3/3: booting Xen (accel $accel, ${mem} MiB, $cpus CPUs), ssh on 127.0.0.1:$port;" \
   "serial console: $console (tail -f it to watch; under TCG the boot takes 1 to 2 minutes)"
@@ -106,6 +114,8 @@ qemu-system-x86_64 \
   -serial "file:$console" \
   -drive "file=$disk,if=virtio,format=qcow2,cache=unsafe" -boot c \
   -drive "file=$guest_dir/data.img,if=virtio,format=raw,readonly=on" \
+  -drive "file=$lvm_disk,if=none,id=lvm,format=raw,cache=unsafe" \
+  -device virtio-blk-pci,drive=lvm,serial=xenlab-lvm,addr=0x10 \
   -netdev "user,id=n0,hostfwd=tcp:127.0.0.1:$port-:22" \
   -device virtio-net-pci,netdev=n0,mac=52:54:00:12:34:56 "${pcap_args[@]}" \
   -netdev hubport,id=n1,hubid=1 \

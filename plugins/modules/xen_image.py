@@ -127,7 +127,12 @@ options:
     choices: [ext2, ext3, ext4, xfs, btrfs]
     default: ext4
   image:
-    description: Sparse or fully allocated image files.
+    description:
+      - Sparse or fully allocated image files (O(dir)); with O(lvm) the logical volumes are allocated anyway.
+      - C(full) leaves every block of the disk and swap images allocated, so that the guest cannot run out of
+        room on the dom0 later. xen-create-image writes them whole, but C(mkfs.ext4) then discards the new
+        filesystem's free blocks, punching holes in a file; the module allocates the holes again
+        (C(posix_fallocate)) after the build.
     type: str
     choices: [sparse, full]
     default: sparse

@@ -163,6 +163,39 @@ def test_out_of_space_while_making_swap_rolls_back_and_says_so(host, monkeypatch
     assert_rolled_back(host)
 
 
+def allocated(path):
+    """Whether every byte of ``path`` has its block (st_blocks counts 512-byte units)."""
+    stat = os.stat(path)
+    return stat.st_blocks * 512 >= stat.st_size
+
+
+@pytest.mark.parametrize("kind", ["tools_args", "golden_args"])
+def test_a_full_image_has_every_block_allocated_after_the_build(host, kind):
+    # The fake xen-create-image leaves disk.img sparse, as mkfs.ext4 leaves
+    # the full file dd wrote (it punches its free blocks out); the golden
+    # path grows its copy by extending the file.
+    result = build(host, dict(getattr(host, kind), image="full"), HostRunner())
+    assert result["changed"]
+    assert os.path.getsize(host.made[0]) >= 16 * MIB and allocated(host.made[0])
+    assert allocated(host.made[1])
+
+
+def test_a_sparse_image_keeps_its_holes(host):
+    build(host, host.tools_args, HostRunner())
+    assert os.path.getsize(host.made[0]) == 16 * MIB and not allocated(host.made[0])
+
+
+def test_no_room_to_allocate_a_full_image_rolls_back_and_says_so(host, monkeypatch):
+    def no_room(handle, offset, length):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(image_backend.os, "posix_fallocate", no_room)
+    with pytest.raises(GuestError) as caught:
+        build(host, dict(host.tools_args, image="full"), HostRunner())
+    assert "failed: allocating the image files (image=full): No space left on device. " in str(caught.value)
+    assert_rolled_back(host)
+
+
 @pytest.mark.parametrize("step", ["xen-create-image", "losetup", "mount"])
 def test_a_xen_tools_build_failing_at_each_step_removes_what_it_made(host, step):
     with pytest.raises(GuestError) as caught:
