@@ -311,6 +311,43 @@ def _network_bridge(s, item, index, facts):
     }
 
 
+def _interface_names(s, key):
+    """A list of interface names (``bridges_absent``), each checked as one."""
+    names = s.names(key)
+    for index, name in enumerate(names):
+        try:
+            validate_interface_name(name, "%s[%d]" % (key, index))
+        except GuestError as exc:
+            raise AnsibleFilterError("%s: %s" % (s.filter_name, exc))
+    return names
+
+
+def _uplink(s, mode):
+    """Route and NAT modes: the NIC guests' traffic leaves through, and how it gets its address.
+
+    ``{}`` when the role does not configure one (bridge mode, or
+    ``/etc/network/interfaces`` not the role's: the user's file configures it).
+    """
+    if mode == "bridge" or not s.flag("manage_interfaces_file"):
+        return {}
+    key = "route_netdev" if mode == "route" else "nat_netdev"
+    netdev = s.text(key)
+    try:
+        validate_interface_name(netdev, key)
+    except GuestError as exc:
+        raise AnsibleFilterError("%s: %s" % (s.filter_name, exc))
+    item = s.raw("uplink") or {}
+    if not isinstance(item, Mapping):
+        raise s.error("uplink", "must be a mapping, got %r" % (item,))
+    method = str(item.get("method") or "dhcp")
+    if method not in ("dhcp", "static", "manual"):
+        raise s.error("uplink.method", "must be one of dhcp, static, manual, got %r" % (method,))
+    address = str(item.get("address") or "")
+    if method == "static" and not address:
+        raise s.error("uplink.address", "is required with method static (CIDR, e.g. 192.0.2.10/24)")
+    return {"netdev": netdev, "method": method, "address": address, "gateway": str(item.get("gateway") or "")}
+
+
 def xen_network_plan(settings):
     """What the xen_network role does with its settings: bridges with defaults, packages, scripts, files.
 
@@ -330,20 +367,31 @@ def xen_network_plan(settings):
         raise s.error("bridges", "must be a list, got %r" % (items,))
     bridges = [_network_bridge(s, item, index, facts) for index, item in enumerate(items)]
     netdevs = [b["netdev"] for b in bridges if b["netdev"]]
+    absent = _interface_names(s, "bridges_absent")
+    both = [name for name in absent if name in [b["bridge"] for b in bridges]]
+    if both:
+        raise s.error("bridges_absent", "names bridges that bridges also lists: %s" % ", ".join(both))
     default_bridge = s.text("default_bridge") or (bridges[0]["bridge"] if bridges else "")
     # Legacy: our script when bridges are listed, else Xen's own per-mode script.
     use_script = mode == "bridge" and bool(bridges)
+    backend = s.text("backend", profile)
+    uplink = _uplink(s, mode) if backend == "ifupdown" else {}
     packages = (s.names("packages", profile)
-                + (s.names("packages_dhcp", profile) if any(b["method"] == "dhcp" for b in bridges) else [])
+                + (s.names("packages_dhcp", profile)
+                   if any(b["method"] == "dhcp" for b in bridges) or uplink.get("method") == "dhcp" else [])
                 + (s.names("packages_nat", profile) if mode == "nat" else []))
+    # The NICs whose stanzas no other file may hold: the bridges' ports and the uplink.
+    owned_nics = netdevs + ([uplink["netdev"]] if uplink else [])
 
     plan = {
         "release": s.text("release"),
         "mode": mode,
-        "backend": s.text("backend", profile),
+        "backend": backend,
         "bridges": bridges,
         "bridge_names": [b["bridge"] for b in bridges],
+        "bridges_absent": absent,
         "netdevs": netdevs,
+        "uplink": uplink.get("netdev", ""),
         # What must be a port of what once the bridges are up.
         "ports": ["%s/%s" % (b["bridge"], b["netdev"]) for b in bridges if b["netdev"]],
         "default_bridge": default_bridge,
@@ -353,10 +401,11 @@ def xen_network_plan(settings):
         "directories": [],
         "files": [],
         "ifupdown_names": [],
+        "removed_names": [],
         "stage_dir": "",
         # An ifupdown stanza that configures one of the NICs (none: nothing to look for).
-        "nic_stanza_regex": (r"^\s*(iface|auto|allow-hotplug)\s+(%s)(\s|$)" % "|".join(re.escape(n) for n in netdevs)
-                             if netdevs else ""),
+        "nic_stanza_regex": (r"^\s*(iface|auto|allow-hotplug)\s+(%s)(\s|$)" % "|".join(re.escape(n) for n in owned_nics)
+                             if owned_nics else ""),
     }
     if plan["backend"] == "xend":
         plan["xend_settings"] = [
@@ -364,14 +413,20 @@ def xen_network_plan(settings):
             {"key": "vif-script", "value": MODE_SCRIPTS[mode][1]},
         ]
     elif plan["backend"] == "ifupdown":
-        plan.update(_ifupdown_plan(s, profile, mode, bridges, default_bridge))
+        plan.update(_ifupdown_plan(s, profile, mode, bridges, default_bridge, absent, uplink))
     else:
         raise s.error("backend", "must be xend or ifupdown, got %r" % (plan["backend"],))
     return wrap_var(plan)
 
 
-def _ifupdown_plan(s, profile, mode, bridges, default_bridge):
-    """The current profile's batch: ifupdown files (staged when applied live), xl.conf, forwarding, NAT."""
+def _ifupdown_plan(s, profile, mode, bridges, default_bridge, absent, uplink):
+    """The current profile's batch: ifupdown files (staged when applied live), xl.conf, forwarding, NAT.
+
+    Files of bridges named absent, and the role's forwarding and NAT files in
+    a mode that has none, are listed with ``state: absent``; the bridges'
+    files are staged like the rest, for the apply script to remove after it
+    took those bridges down.
+    """
     managed = s.text("managed")
     interfaces, interfaces_d = s.text("interfaces", profile), s.text("interfaces_d", profile)
     etc = posixpath.dirname(interfaces)
@@ -388,12 +443,19 @@ def _ifupdown_plan(s, profile, mode, bridges, default_bridge):
 
     ifupdown = []
     if s.flag("manage_interfaces_file"):
-        ifupdown.append((posixpath.basename(interfaces), _interfaces_text(managed, interfaces_d, s.text("interfaces_extra"))))
+        ifupdown.append((posixpath.basename(interfaces),
+                         _interfaces_text(managed, interfaces_d, s.text("interfaces_extra"), mode, uplink)))
     for bridge in bridges:
         ifupdown.append((posixpath.join(subdir, bridge["bridge"]), _bridge_text(managed, bridge, mode, nat_ruleset)))
+    removed = [posixpath.join(subdir, name) for name in absent]
     files = []
     for name, content in ifupdown:
         entry = {"path": posixpath.join(etc, name), "content": content}
+        if apply:
+            entry["stage"] = posixpath.join(stage_dir, name)
+        files.append(entry)
+    for name in removed:
+        entry = {"path": posixpath.join(etc, name), "state": "absent"}
         if apply:
             entry["stage"] = posixpath.join(stage_dir, name)
         files.append(entry)
@@ -411,19 +473,25 @@ def _ifupdown_plan(s, profile, mode, bridges, default_bridge):
     if mode in ("route", "nat"):
         files.append({"path": sysctl_file, "content": _sysctl_text(managed)})
         directories.append(posixpath.dirname(sysctl_file))
+    else:
+        # Forwarding is left on until the next boot: something else may use it by now.
+        files.append({"path": sysctl_file, "state": "absent"})
     if mode == "nat":
         files.append({"path": nat_ruleset, "content": _nat_text(managed, bridges, s.text("nat_netdev"))})
         directories.append(posixpath.dirname(nat_ruleset))
+    else:
+        files.append({"path": nat_ruleset, "state": "absent"})
     return {
         "directories": [{"path": path} for path in _unique(directories)],
         "files": files,
         "ifupdown_names": [name for name, _content in ifupdown],
+        "removed_names": removed,
         "stage_dir": stage_dir if apply else "",
     }
 
 
-def _interfaces_text(managed, interfaces_d, extra):
-    """/etc/network/interfaces: loopback and the include of our bridges' directory."""
+def _interfaces_text(managed, interfaces_d, extra, mode, uplink):
+    """/etc/network/interfaces: loopback, the include of our bridges' directory, the uplink of route and NAT modes."""
     lines = [managed,
              "# interfaces(5) file used by ifup(8) and ifdown(8). The Xen bridges and the",
              "# NICs they take over are in %s/." % interfaces_d,
@@ -431,6 +499,15 @@ def _interfaces_text(managed, interfaces_d, extra):
              "",
              "auto lo",
              "iface lo inet loopback"]
+    if uplink:
+        lines += ["",
+                  "# The dom0's own NIC, through which %s guests reach the network." % {"route": "routed", "nat": "NAT"}[mode],
+                  "auto %s" % uplink["netdev"],
+                  "iface %s inet %s" % (uplink["netdev"], uplink["method"])]
+        if uplink["method"] == "static":
+            lines.append("    address %s" % uplink["address"])
+            if uplink["gateway"]:
+                lines.append("    gateway %s" % uplink["gateway"])
     if extra:
         lines += ["", extra.strip()]
     return "\n".join(lines) + "\n"

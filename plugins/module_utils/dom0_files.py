@@ -135,12 +135,15 @@ class Dom0Files:
         self.validate(directories, files)
         # Every new version a validator checks passes before the first write.
         for spec in files:
-            if spec.get("validate"):
+            if spec.get("validate") and spec.get("state", "present") == "present":
                 self.check_new_version(spec)
         for spec in directories:
             self.ensure_directory(spec)
         for spec in files:
-            self.ensure_file(spec)
+            if spec.get("state", "present") == "absent":
+                self.ensure_absent(spec)
+            else:
+                self.ensure_file(spec)
         result = {"changed": bool(self.changed_paths), "changed_paths": self.changed_paths,
                   "staged_paths": self.staged_paths}
         if self.module._diff:
@@ -156,7 +159,10 @@ class Dom0Files:
                 spec["stage"] = self.claim(spec["stage"], seen, "files: '%s': stage" % path)
             if spec.get("validate") is not None:
                 spec["validate_argv"] = self.validator_argv(path, spec["validate"])
-            if kind == "files" and (spec.get("content") is None) == (spec.get("settings") is None):
+            if kind == "files" and spec.get("state", "present") == "absent":
+                if spec.get("content") is not None or spec.get("settings") is not None:
+                    raise Dom0FilesError("files: '%s' is state absent: it takes neither content nor settings" % path)
+            elif kind == "files" and (spec.get("content") is None) == (spec.get("settings") is None):
                 raise Dom0FilesError("files: '%s' needs exactly one of content (the whole file) or settings (keys in it)" % path)
             for item in spec.get("settings") or []:
                 self.validate_setting(path, item, spec["syntax"])
@@ -311,6 +317,32 @@ class Dom0Files:
             self.write(path, new, wanted)
         else:
             self.set_attrs(path, wanted)
+
+    def ensure_absent(self, spec):
+        """No file at the path (a symlink there is removed, not its target).
+
+        With ``stage``, an existing file is left in place and listed in
+        ``staged_paths``: the caller removes it itself (behind its rollback
+        timer); a copy an earlier run staged there is dropped.
+        """
+        path = spec["path"]
+        if spec.get("stage") is not None:
+            self.drop_stale_stage(spec["stage"])
+        if not os.path.lexists(path):
+            return
+        if os.path.isdir(path) and not os.path.islink(path):
+            raise Dom0FilesError("files: '%s' is to be absent but is a directory" % path)
+        old = ""
+        if os.path.isfile(path) and not os.path.islink(path):
+            with open(path, "r", encoding="utf-8", errors="surrogateescape", newline="") as handle:
+                old = handle.read()
+        if spec.get("stage") is not None:
+            self.staged_paths.append(path)
+            self.note_change(path, path, "(absent, removal staged)", old, "")
+            return
+        self.note_change(path, path, "(absent)", old, "")
+        if not self.check_mode:
+            os.remove(path)
 
     def stage(self, spec, path, current, wanted, old, new):
         """Write the new version of a differing file to its stage path; the file itself is not touched."""

@@ -44,12 +44,20 @@ options:
       mode: {type: raw, default: "0755", description: "Octal permission bits, a string like C('0644') (an unquoted YAML
           C(0644) is taken as the number it means)."}
   files:
-    description: Regular files; each needs exactly one of O(files[].content) and O(files[].settings).
+    description: Regular files; each present one needs exactly one of O(files[].content) and O(files[].settings).
     type: list
     elements: dict
     default: []
     suboptions:
       path: {type: str, required: true, description: Absolute path.}
+      state:
+        description:
+          - V(absent) removes the file (a symlink itself, not its target); it then takes neither
+            O(files[].content) nor O(files[].settings). With O(files[].stage), an existing file is
+            left in place and listed in RV(staged_paths), for the caller to remove itself.
+        type: str
+        choices: [present, absent]
+        default: present
       content: {type: str, description: The whole file.}
       settings:
         description:
@@ -149,7 +157,9 @@ changed_paths:
   elements: str
   sample: ["/etc/default/grub.d/zz-kuutorvaja-xen.cfg"]
 staged_paths:
-  description: The O(files[].path) of the files whose new version was staged (in check mode - would be), for the caller to swap in.
+  description:
+    - The O(files[].path) of the files whose new version was staged (in check mode - would be), for the caller to swap in.
+    - With O(files[].state=absent), the files that exist, for the caller to remove.
   returned: always
   type: list
   elements: str
@@ -174,6 +184,7 @@ ARGUMENT_SPEC = dict(
         path=dict(type="str", required=True), mode=dict(type="raw", default="0755"), **ATTRS)),
     files=dict(type="list", elements="dict", default=[], options=dict(
         path=dict(type="str", required=True),
+        state=dict(type="str", choices=["present", "absent"], default="present"),
         content=dict(type="str"),
         stage=dict(type="str"),
         settings=dict(type="list", elements="dict", options=dict(

@@ -297,6 +297,9 @@ def test_route_mode(tmp_path):
     assert 'vif.default.script="vif-route"' in xl_conf
     assert 'vif.default.gatewaydev="eth0"' in xl_conf
     assert not list((tmp_path / "etc/network/interfaces.d").iterdir())
+    # The uplink keeps the dom0's address (DHCP by default).
+    interfaces = (tmp_path / "etc/network/interfaces").read_text()
+    assert "auto eth0\niface eth0 inet dhcp\n" in interfaces
 
 
 def test_legacy_nat_mode_uses_xen_scripts(tmp_path):

@@ -283,6 +283,7 @@ BAD_FILE_SPECS = {
     "both-content-and-settings": (
         lambda tmp: afile("%s/x.cfg" % tmp, content="x", settings=[{"key": "A", "value": "1"}]), "%s/x.cfg"),
     "neither-content-nor-settings": (lambda tmp: afile("%s/x.cfg" % tmp), "%s/x.cfg"),
+    "absent-with-content": (lambda tmp: afile("%s/x.cfg" % tmp, state="absent", content="x"), "%s/x.cfg"),
     "bad-mode": (lambda tmp: afile("%s/x.cfg" % tmp, content="x", mode="9999"), "%s/x.cfg"),
     "mode-not-octal-word": (lambda tmp: afile("%s/x.cfg" % tmp, content="x", mode="u+rw"), "%s/x.cfg"),
     "unknown-owner": (lambda tmp: afile("%s/x.cfg" % tmp, content="x", owner="no-such-user-kx"), "%s/x.cfg"),
@@ -505,3 +506,50 @@ def test_stage_that_is_a_directory_is_refused(module_harness, tmp_path):
     result = run(module_harness, [afile(tmp_path / "bridge", content="b\n", stage=str(tmp_path / "next"))])
     assert result["failed"] and "is not a regular file" in result["msg"]
     assert listing(tmp_path) == ["next"]
+
+
+# state: absent, the role's files of another mode (a bridge dropped, NAT's ruleset).
+
+def test_absent_file_removed_then_nothing_to_do(module_harness, tmp_path):
+    gone, kept = tmp_path / "kuutorvaja-nat.nft", tmp_path / "xl.conf"
+    gone.write_text("table ip t\n")
+    files = [afile(gone, state="absent"), afile(kept, content="k\n")]
+    check = run(module_harness, files, _ansible_check_mode=True, _ansible_diff=True)
+    assert check["changed_paths"] == [str(gone), str(kept)] and gone.exists() and not kept.exists()
+    assert check["diff"][0]["before"] == "table ip t\n" and check["diff"][0]["after_header"] == "(absent)"
+    first = run(module_harness, files)
+    assert first["changed_paths"] == [str(gone), str(kept)] and first["staged_paths"] == []
+    assert listing(tmp_path) == ["xl.conf"]
+    again = run(module_harness, files)
+    assert again["changed"] is False
+
+
+def test_absent_symlink_is_removed_not_its_target(module_harness, tmp_path):
+    target, link = tmp_path / "target", tmp_path / "link"
+    target.write_text("t\n")
+    link.symlink_to(target)
+    result = run(module_harness, [afile(link, state="absent")])
+    assert result["changed_paths"] == [str(link)]
+    assert listing(tmp_path) == ["target"]
+
+
+def test_absent_file_with_stage_is_listed_for_the_caller_and_left(module_harness, tmp_path):
+    live, stage = tmp_path / "etc" / "xenbr0", tmp_path / "next" / "xenbr0"
+    live.parent.mkdir()
+    live.write_text("auto xenbr0\n")
+    stage.parent.mkdir()
+    stage.write_text("stale\n")
+    spec = afile(live, state="absent", stage=str(stage))
+    result = run(module_harness, [spec])
+    # The stale staged copy goes; the file itself is the caller's to remove.
+    assert result["staged_paths"] == [str(live)]
+    assert result["changed_paths"] == [str(stage), str(live)]
+    assert live.exists() and not stage.exists()
+    live.unlink()
+    assert run(module_harness, [spec])["changed"] is False
+
+
+def test_absent_path_that_is_a_directory_is_refused(module_harness, tmp_path):
+    (tmp_path / "xenbr0").mkdir()
+    result = run(module_harness, [afile(tmp_path / "xenbr0", state="absent")])
+    assert result["failed"] and "is to be absent but is a directory" in result["msg"]
