@@ -112,29 +112,12 @@ class XenImageSpec:
 
     # NIC 0's settings, the ones xen-create-image takes: read from nics[0],
     # never stored twice.
-    @property
-    def ip(self):
-        return self.nics[0]["ip"]
-
-    @property
-    def dhcp(self):
-        return not self.ip
-
-    @property
-    def gateway(self):
-        return self.nics[0]["gateway"]
-
-    @property
-    def netmask(self):
-        return self.nics[0]["netmask"]
-
-    @property
-    def mac(self):
-        return self.nics[0]["mac"]
-
-    @property
-    def bridge(self):
-        return self.nics[0]["bridge"]
+    ip = property(lambda self: self.nics[0]["ip"])
+    gateway = property(lambda self: self.nics[0]["gateway"])
+    netmask = property(lambda self: self.nics[0]["netmask"])
+    mac = property(lambda self: self.nics[0]["mac"])
+    bridge = property(lambda self: self.nics[0]["bridge"])
+    dhcp = property(lambda self: not self.ip)
 
     @property
     def boot(self):
