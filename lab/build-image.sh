@@ -36,15 +36,18 @@ XENLAB_DISK_MIB=16384
 # Xen is in the image so that the lab boots a dom0 from the start; the
 # collection's xen_hypervisor role finds it installed, writes its GRUB and
 # toolstack settings and reboots into them. The HVM device model and
-# firmware (qemu-system-xen, seabios) and lvm2 are here for the same reason:
-# the roles install them when HVM or LVM is wanted, and dpkg under TCG
-# would cost minutes of every CI run; the roles find them installed.
+# firmware (qemu-system-xen, seabios), lvm2 and nftables (the xen_network
+# role's NAT mode) are here for the same reason: the roles install them when
+# HVM, LVM or NAT is wanted, and dpkg under TCG would cost minutes of every
+# CI run (nftables alone about 50 s); the roles find them installed. The
+# roles' apt step stays proven live by the converge, which installs
+# xen-tools and bridge-utils.
 XENLAB_PACKAGES=(
   systemd-sysv udev kmod dbus ifupdown isc-dhcp-client iproute2 iputils-ping
   openssh-server python3 python3-apt sudo
   linux-image-amd64 initramfs-tools zstd grub-pc
   xen-system-amd64
-  qemu-system-xen seabios lvm2
+  qemu-system-xen seabios lvm2 nftables
 )
 # QEMU's default NIC address; the lab names that NIC eth0 as in the guide.
 XENLAB_MAC=52:54:00:12:34:56
