@@ -51,6 +51,7 @@ from ansible.module_utils import basic  # noqa: E402  pylint: disable=wrong-impo
 # Re-exported for tests that import them from here.
 from ansible_collections.kuutorvaja.xen.tests.unit.conftest_helpers import (  # noqa: E402,F401  pylint: disable=wrong-import-position,unused-import
     FIXTURES,
+    PATIENCE,
     fixture_text,
 )
 
@@ -151,9 +152,9 @@ def _hold_lock(directory, guest, disks, shared, ready, release, log):
     from ansible_collections.kuutorvaja.xen.plugins.module_utils import locks
 
     locks.LOCK_DIR = directory
-    with locks.locked(guest=guest, disks=disks, shared=shared, timeout=10):
+    with locks.locked(guest=guest, disks=disks, shared=shared, timeout=PATIENCE):
         ready.set()
-        release.wait(10)
+        release.wait(PATIENCE)
         with open(log, "a") as handle:
             handle.write("released %.6f\n" % time.time())
 
@@ -173,14 +174,14 @@ def lock_holder(lock_dir, tmp_path):
         process = context.Process(target=_hold_lock, args=(lock_dir, guest, list(disks), shared, ready, release, log))
         process.start()
         started.append((process, release))
-        assert ready.wait(10), "the holder did not get its lock"
+        assert ready.wait(PATIENCE), "the holder did not get its lock"
         process.release, process.log = release, log
         return process
 
     yield start
     for process, release in started:
         release.set()
-        process.join(10)
+        process.join(PATIENCE)
 
 
 @pytest.fixture

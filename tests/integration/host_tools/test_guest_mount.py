@@ -25,6 +25,7 @@ from ansible_collections.kuutorvaja.xen.plugins.module_utils import xen_guest_fi
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.command import CommandError
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_model import GuestError
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.host_tools import parse_mountinfo
+from ansible_collections.kuutorvaja.xen.tests.unit.conftest_helpers import PATIENCE
 
 TOOLS = ("losetup", "mount", "umount", "mkfs.ext4")
 C_ENV = dict(os.environ, LANG="C", LC_ALL="C")
@@ -121,7 +122,7 @@ def test_the_next_run_releases_what_a_killed_run_left(image):
         point = child.stdout.readline().strip()
         assert point, child.stderr.read()
         child.send_signal(signal.SIGKILL)
-        child.wait(timeout=30)
+        child.wait(timeout=PATIENCE)
     finally:
         if child.poll() is None:
             child.kill()

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from ansible_collections.kuutorvaja.xen.tests.unit.conftest_helpers import PATIENCE
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[2]
 GOLDEN = HERE / "golden"
@@ -51,7 +53,7 @@ def run_roles(render_dir, *var_files, extra=None, playbook="render.yml"):
     if extra:
         argv += ["-e", json.dumps(extra)]
     return subprocess.run(
-        argv, env=env, capture_output=True, text=True, check=False, timeout=300
+        argv, env=env, capture_output=True, text=True, check=False, timeout=PATIENCE
     )
 
 

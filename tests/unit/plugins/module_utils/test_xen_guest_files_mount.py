@@ -15,7 +15,7 @@ import textwrap
 
 import pytest
 
-from ansible_collections.kuutorvaja.xen.tests.unit.conftest_helpers import ScriptedRunner, write_ext_image
+from ansible_collections.kuutorvaja.xen.tests.unit.conftest_helpers import PATIENCE, ScriptedRunner, write_ext_image
 
 from ansible_collections.kuutorvaja.xen.plugins.module_utils import host_tools, xen_guest_files
 from ansible_collections.kuutorvaja.xen.plugins.module_utils.guest_model import GuestError
@@ -206,7 +206,7 @@ def test_signal_to_a_real_process_releases_its_mount(image, tmp_path, signum):
         assert point.startswith(state + "/%d-" % child.pid), child.stderr.read()
         assert os.path.isdir(point) and os.path.exists(point + ".json")
         child.send_signal(signum)
-        out, err = child.communicate(timeout=30)
+        out, err = child.communicate(timeout=PATIENCE)
     finally:
         if child.poll() is None:
             child.kill()

@@ -7,4 +7,4 @@
 import os
 import runpy
 
-runpy.run_path(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "unit", "conftest.py"))
+runpy.run_path(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "unit", "conftest.py"))
