@@ -43,7 +43,7 @@ stop_labs() {
 # long pole, then run at full speed, the checks take what CPU the labs
 # leave and finish after them. Their waits on other processes are bounded
 # by tests/unit/conftest_helpers.py's PATIENCE, sized for that.
-setsid sh -c 'echo 19 >/proc/self/autogroup 2>/dev/null; exec nice -n 10 make --no-print-directory check molecule' &
+setsid sh -c '{ echo 19 >/proc/self/autogroup; } 2>/dev/null; exec nice -n 10 make --no-print-directory check molecule' &
 checks_pid=$!
 trap 'kill -TERM -- "-$checks_pid" 2>/dev/null' INT TERM
 wait "$checks_pid"
